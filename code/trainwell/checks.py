@@ -1,0 +1,111 @@
+"""``tw.check``: the one way a chapter verifies a claim by computing both of its sides.
+
+Each call prints exactly one line,
+
+    [check] <claim>: PASS (max |diff| = 3.1e-16, tol = 1e-12)
+
+or ``FAIL``, and returns the verdict. The verdict and the tolerance are what nbval compares; the
+measured difference is shown to the reader but replaced by a placeholder in the comparison (see
+``tests/nbval_sanitize.cfg``), because its last digits legitimately vary across CPUs and BLAS builds.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ._validate import check_float
+
+
+def _as_array(name: str, value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().to("cpu")
+        if value.dtype == torch.bfloat16 or value.dtype == torch.float16:
+            value = value.float()
+        value = value.numpy()
+    arr = np.asarray(value)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be numeric (a number, array or tensor), got {type(value).__name__}")
+    return arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64)
+
+
+def _fmt(x: float) -> str:
+    """Two significant digits; ``0`` for an exact zero."""
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.2g}"
+
+
+def max_abs_diff(lhs, rhs) -> float:
+    """Largest |lhs - rhs| over all elements; shapes must be equal (nothing is broadcast)."""
+    a, b = _as_array("lhs", lhs), _as_array("rhs", rhs)
+    if a.shape != b.shape:
+        raise ValueError(f"check: lhs and rhs must have the same shape, got {a.shape} and {b.shape} "
+                         "(nothing is broadcast)")
+    if a.size == 0:
+        raise ValueError("check: lhs and rhs are empty; there is nothing to compare")
+    diff = np.abs(a - b)
+    return float("nan") if np.isnan(diff).any() else float(diff.max())
+
+
+def check(claim: str, lhs, rhs, *, rtol: float = 0.0, atol: float = 0.0, quiet: bool = False) -> bool:
+    """Compare both sides of ``claim`` element by element and print a one-line verdict.
+
+    PASS when every element satisfies |lhs - rhs| <= atol + rtol * |rhs| (the rule of
+    ``torch.allclose``) and nothing is NaN. ``lhs`` and ``rhs`` are numbers, arrays or tensors of the
+    same shape. With ``rtol = atol = 0`` the sides must be exactly equal.
+    """
+    if not isinstance(claim, str) or not claim.strip():
+        raise ValueError("check: claim must be a non-empty sentence saying what is compared")
+    rtol = check_float("rtol", rtol, minimum=0.0)
+    atol = check_float("atol", atol, minimum=0.0)
+    diff = max_abs_diff(lhs, rhs)
+    a, b = _as_array("lhs", lhs), _as_array("rhs", rhs)
+    ok = bool(np.isfinite(diff) and np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+    tol = []
+    if atol or not rtol:
+        tol.append(f"tol = {_fmt(atol)}")
+    if rtol:
+        tol.append(f"rtol = {_fmt(rtol)}")
+    verdict = "PASS" if ok else "FAIL"
+    line = f"[check] {claim.strip()}: {verdict} (max |diff| = {_fmt(diff)}, {', '.join(tol)})"
+    if not quiet:
+        print(line)
+    return ok
+
+
+def check_true(claim: str, condition, detail: str = "", *, quiet: bool = False) -> bool:
+    """Verdict line for a claim that is a condition rather than an equality (e.g. ``a < b``).
+
+    ``detail`` should show the numbers the condition was computed from, rounded so the line is
+    deterministic.
+    """
+    if not isinstance(claim, str) or not claim.strip():
+        raise ValueError("check_true: claim must be a non-empty sentence saying what is tested")
+    if isinstance(condition, torch.Tensor):
+        if condition.numel() != 1:
+            raise ValueError(f"check_true: condition must be a single truth value, got shape "
+                             f"{tuple(condition.shape)}")
+        condition = condition.item()
+    if not isinstance(condition, (bool, np.bool_)):
+        raise TypeError(f"check_true: condition must be a bool, got {type(condition).__name__}")
+    ok = bool(condition)
+    line = f"[check] {claim.strip()}: {'PASS' if ok else 'FAIL'}" + (f" ({detail})" if detail else "")
+    if not quiet:
+        print(line)
+    return ok
+
+
+def check_answer(claim: str, answer, expected, *, rtol: float = 0.0, atol: float = 0.0) -> bool | None:
+    """The checking cell of an exercise: compare the reader's ``answer`` with ``expected``.
+
+    An ``answer`` of ``None`` means the exercise is not attempted yet: one line says so and the result
+    is ``None``. Otherwise this is :func:`check`.
+    """
+    if answer is None:
+        print(f"[check] {claim.strip()}: not attempted yet (replace None with your answer)")
+        return None
+    return check(claim, answer, expected, rtol=rtol, atol=atol)

@@ -1,0 +1,43 @@
+"""``tw.widgets``: interactive figures for readers who run the notebooks.
+
+Widgets here are linked in the browser (``jslink``), not through Python callbacks, so they keep
+working on the static website, where no kernel runs. Each interactive figure in the book also has
+a static counterpart.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._validate import check_int
+
+
+def _png(image: np.ndarray, scale: int, cmap: str) -> bytes:
+    import matplotlib.pyplot as plt
+
+    big = np.kron(image, np.ones((scale, scale)))  # crisp pixels at any zoom
+    buffer = io.BytesIO()
+    plt.imsave(buffer, big, cmap=cmap, format="png")
+    return buffer.getvalue()
+
+
+def image_browser(X, labels: Sequence, *, shape: tuple[int, int], scale: int = 16, cmap: str = "gray_r"):
+    """A slider that flips through images (rows of ``X`` reshaped to ``shape``) with their labels."""
+    import ipywidgets as W
+
+    X = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X, dtype=float)
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"image_browser: need a non-empty batch of images, got shape {X.shape}")
+    if int(np.prod(shape)) != int(np.prod(X.shape[1:])):
+        raise ValueError(f"image_browser: cannot show rows of size {int(np.prod(X.shape[1:]))} as {shape}")
+    if len(labels) != len(X):
+        raise ValueError(f"image_browser: {len(X)} images but {len(labels)} labels")
+    scale = check_int("scale", scale, minimum=1, maximum=64)
+    pages = [W.VBox([W.Image(value=_png(x.reshape(shape), scale, cmap), format="png"),
+                     W.HTML(f"<b>label: {label}</b>")]) for x, label in zip(X, labels, strict=True)]
+    stack = W.Stack(pages, selected_index=0)
+    slider = W.IntSlider(value=0, min=0, max=len(pages) - 1, description="example")
+    W.jslink((slider, "value"), (stack, "selected_index"))
+    return W.VBox([slider, stack])

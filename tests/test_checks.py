@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import torch
+
+import trainwell as tw
+
+
+def test_pass_line_has_the_fixed_form(capsys):
+    assert tw.check("one equals one", 1.0, 1.0 + 1e-13, atol=1e-12) is True
+    assert capsys.readouterr().out == "[check] one equals one: PASS (max |diff| = 1e-13, tol = 1e-12)\n"
+
+
+def test_fail_when_the_sides_differ(capsys):
+    assert tw.check("differs", torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.5]), atol=1e-3) is False
+    assert capsys.readouterr().out == "[check] differs: FAIL (max |diff| = 0.5, tol = 0.001)\n"
+
+
+def test_exact_comparison_by_default(capsys):
+    assert tw.check("exact", np.arange(3), np.arange(3)) is True
+    assert tw.check("not exact", 1.0, 1.0 + 1e-15) is False
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[check] exact: PASS (max |diff| = 0, tol = 0)"
+    assert out[1].startswith("[check] not exact: FAIL")
+
+
+def test_relative_tolerance_follows_allclose():
+    a, b = torch.tensor([100.0, 1e-3]), torch.tensor([100.001, 1e-3])
+    assert tw.check("rtol", a, b, rtol=1e-5, quiet=True) == torch.allclose(a, b, rtol=1e-5, atol=0)
+    assert tw.check("rtol tight", a, b, rtol=1e-6, quiet=True) is False
+
+
+def test_nan_fails_even_with_a_huge_tolerance():
+    assert tw.check("nan", float("nan"), 1.0, atol=1e9, quiet=True) is False
+
+
+def test_shapes_must_match_nothing_broadcasts():
+    with pytest.raises(ValueError, match="same shape.*nothing is broadcast"):
+        tw.check("broadcast", torch.zeros(3), torch.zeros(1, 3))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"atol": -1.0}, "Invalid atol: -1.0"),
+    ({"rtol": float("nan")}, "Invalid rtol"),
+])
+def test_bad_tolerances(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        tw.check("x", 1.0, 1.0, **kwargs)
+
+
+def test_bad_claim_and_operands():
+    with pytest.raises(ValueError, match="claim"):
+        tw.check("  ", 1.0, 1.0)
+    with pytest.raises(TypeError, match="numeric"):
+        tw.check("strings", "a", "a")
+    with pytest.raises(ValueError, match="empty"):
+        tw.check("empty", np.zeros(0), np.zeros(0))
+
+
+def test_check_true(capsys):
+    assert tw.check_true("2 < 3", 2 < 3, "2 vs 3") is True
+    assert tw.check_true("tensor condition", torch.tensor(False)) is False
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["[check] 2 < 3: PASS (2 vs 3)", "[check] tensor condition: FAIL"]
+    with pytest.raises(TypeError, match="bool"):
+        tw.check_true("number", 1)
+    with pytest.raises(ValueError, match="single truth value"):
+        tw.check_true("many", torch.tensor([True, False]))
+
+
+def test_check_answer(capsys):
+    assert tw.check_answer("ex", None, 1.0) is None
+    assert tw.check_answer("ex", 1.0, 1.0) is True
+    assert tw.check_answer("ex", 2.0, 1.0, atol=0.5) is False
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[check] ex: not attempted yet (replace None with your answer)"
+    assert out[1].startswith("[check] ex: PASS") and out[2].startswith("[check] ex: FAIL")

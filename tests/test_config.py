@@ -1,0 +1,70 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import trainwell as tw
+from trainwell import config
+
+
+def test_setup_reports_one_line_and_seeds_everything(capsys):
+    info = tw.setup(seed=7)
+    line = capsys.readouterr().out
+    assert line.count("\n") == 1 and line.startswith("trainwell: seed 7, device ")
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    tw.setup(seed=7, quiet=True)
+    b = (random.random(), np.random.rand(), torch.rand(1).item())
+    assert a == b
+    assert tw.device() == info.device
+
+
+def test_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert config.pick_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert config.pick_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert config.pick_device() == torch.device("cuda")
+
+
+def test_forcing_an_absent_device_is_an_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="prefer='cuda'"):
+        config.pick_device("cuda")
+    with pytest.raises(ValueError, match="allowed: 'cpu', 'cuda', 'mps'"):
+        config.pick_device("tpu")
+
+
+def test_bad_seed():
+    with pytest.raises(ValueError, match="Invalid seed: -1"):
+        tw.setup(seed=-1)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        tw.setup(seed=1.5)
+
+
+def test_size_switch(monkeypatch):
+    monkeypatch.delenv("TRAINWELL_SIZE", raising=False)
+    assert tw.size() == "quick"
+    quick = tw.sizes("using.digits_mlp")
+    monkeypatch.setenv("TRAINWELL_SIZE", "full")
+    assert tw.size() == "full"
+    full = tw.sizes("using.digits_mlp")
+    assert vars(quick).keys() == vars(full).keys() and quick != full
+    monkeypatch.setenv("TRAINWELL_SIZE", "huge")
+    with pytest.raises(ValueError, match="allowed: 'quick', 'full'"):
+        tw.size()
+
+
+def test_every_experiment_defines_both_sizes_with_the_same_keys():
+    for name, table in config.SIZE_TABLE.items():
+        assert set(table) == {"quick", "full"}, name
+        assert set(table["quick"]) == set(table["full"]), name
+
+
+def test_unknown_experiment_and_mismatched_registration():
+    with pytest.raises(KeyError, match="Unknown experiment 'nope'"):
+        tw.sizes("nope")
+    with pytest.raises(ValueError, match="same keys"):
+        config.register_sizes("bad", quick={"a": 1}, full={"b": 2})

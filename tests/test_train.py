@@ -1,0 +1,152 @@
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+import trainwell as tw
+from trainwell.train import History, evaluate, fit, repeat
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) + (
+    ["mps"] if torch.backends.mps.is_available() else [])
+
+
+def blobs(n=240, seed=0, shuffle_labels=False):
+    """Two well separated Gaussian classes in 5 dimensions, split 2:1 into train and validation."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 2
+    X = torch.randn(n, 5, generator=g) + 3.0 * y[:, None].float()
+    if shuffle_labels:
+        y = y[torch.randperm(n, generator=g)]
+    k = 2 * n // 3
+    return SimpleNamespace(X_train=X[:k], y_train=y[:k], X_val=X[k:], y_val=y[k:])
+
+
+def sgd(lr=0.1):
+    return lambda params: torch.optim.SGD(params, lr=lr)
+
+
+def train_once(seed=0, **kwargs):
+    torch.manual_seed(seed)
+    model = tw.models.mlp([5, 16, 2])
+    hist = fit(model, blobs(), optimizer=sgd(), epochs=5, batch_size=32, progress=False, seed=seed, **kwargs)
+    return model, hist
+
+
+def test_learns_a_separable_problem():
+    _, hist = train_once()
+    assert len(hist.epochs) == 5 and len(hist.step_loss) == 5 * 5  # 160 examples, batches of 32
+    assert hist.metric("val_acc")[-1] > 0.95
+    assert hist.metric("train_loss")[-1] < hist.metric("train_loss")[0]
+
+
+def test_same_seed_same_result_different_seed_different_order():
+    m1, h1 = train_once(seed=3)
+    m2, h2 = train_once(seed=3)
+    assert h1.step_loss == h2.step_loss
+    pairs = zip(m1.state_dict().values(), m2.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
+    _, h3 = train_once(seed=4)
+    assert h1.step_loss != h3.step_loss
+
+
+def test_after_step_sees_every_step_and_penalty_shrinks_weights():
+    steps = []
+    train_once(after_step=lambda step, model: steps.append(step))
+    assert steps == list(range(1, 26))
+    plain, _ = train_once()
+    shrunk, _ = train_once(penalty=lambda m: 1.0 * sum((p ** 2).sum() for p in m.parameters()))
+    norm = lambda m: sum(float((p.detach() ** 2).sum()) for p in m.parameters())  # noqa: E731
+    assert norm(shrunk) < 0.5 * norm(plain)
+
+
+def test_early_stopping_restores_the_best_epoch():
+    torch.manual_seed(0)
+    data = blobs(shuffle_labels=True)  # labels are noise: validation loss gets worse as it memorizes
+    model = tw.models.mlp([5, 256, 2])
+    hist = fit(model, data, optimizer=lambda p: torch.optim.Adam(p, lr=1e-2), epochs=200, batch_size=16,
+               patience=3, progress=False)
+    assert hist.stopped_early and len(hist.epochs) < 200
+    assert len(hist.epochs) == hist.best_epoch + 3
+    best = hist.epochs[hist.best_epoch - 1]["val_loss"]
+    assert best == min(hist.metric("val_loss"))
+    assert evaluate(model, data.X_val, data.y_val)["loss"] == pytest.approx(best, rel=1e-6)
+
+
+def test_divergence_is_detected():
+    torch.manual_seed(0)
+    model = tw.models.mlp([5, 16, 2])
+    hist = fit(model, blobs(), optimizer=sgd(lr=1e30), epochs=5, progress=False)
+    assert hist.diverged and len(hist.epochs) < 5
+    assert "diverged" in repr(hist) or not hist.epochs
+
+
+def test_regression_with_mse():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(200, 3, generator=g)
+    y = X @ torch.tensor([[1.0], [-2.0], [0.5]])
+    data = SimpleNamespace(X_train=X[:150], y_train=y[:150], X_val=X[150:], y_val=y[150:])
+    model = torch.nn.Linear(3, 1)
+    hist = fit(model, data, loss="mse", optimizer=sgd(0.1), epochs=30, progress=False)
+    assert "val_acc" not in hist.epochs[0]
+    assert hist.metric("val_loss")[-1] < 1e-3
+
+
+def test_evaluate_restores_training_mode():
+    model = tw.models.mlp([5, 8, 2], hidden_dropout=0.5)
+    model.train()
+    d = blobs()
+    evaluate(model, d.X_val, d.y_val)
+    assert model.training
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_runs_on_the_requested_device(dev):
+    torch.manual_seed(0)
+    model = tw.models.mlp([5, 8, 2])
+    fit(model, blobs(), optimizer=sgd(), epochs=1, progress=False, device=dev)
+    assert next(model.parameters()).device.type == dev
+
+
+def test_default_device_is_the_one_setup_chose(monkeypatch):
+    monkeypatch.setattr(tw.config, "_current", None)
+    monkeypatch.setattr(tw.config, "pick_device", lambda prefer=None: torch.device("cpu"))
+    assert tw.device() == torch.device("cpu")
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"epochs": 0}, ValueError, "Invalid epochs: 0"),
+    ({"batch_size": -1}, ValueError, "Invalid batch_size: -1"),
+    ({"monitor": "loss"}, ValueError, "allowed: 'val_loss', 'val_acc'"),
+    ({"patience": 0}, ValueError, "Invalid patience: 0"),
+    ({"loss": "hinge"}, ValueError, "allowed: 'cross_entropy', 'mse'"),
+    ({"optimizer": 0.1}, TypeError, "torch.optim.Optimizer"),
+])
+def test_bad_arguments(kwargs, error, match):
+    args = {"optimizer": sgd(), "epochs": 1, "progress": False, **kwargs}
+    with pytest.raises(error, match=match):
+        fit(tw.models.mlp([5, 2]), blobs(), **args)
+
+
+def test_bad_data():
+    with pytest.raises(TypeError, match="X_val is missing"):
+        fit(tw.models.mlp([5, 2]), SimpleNamespace(X_train=torch.zeros(2, 5), y_train=torch.zeros(2)),
+            optimizer=sgd(), epochs=1)
+    d = blobs()
+    d.y_train = d.y_train[:-1]
+    with pytest.raises(ValueError, match="rows but y_train has"):
+        fit(tw.models.mlp([5, 2]), d, optimizer=sgd(), epochs=1, progress=False)
+
+
+def test_history_metric_plot_and_repeat():
+    _, hist = train_once()
+    with pytest.raises(KeyError, match="Unknown metric 'accuracy'"):
+        hist.metric("accuracy")
+    with pytest.raises(ValueError, match="empty"):
+        History().metric("val_loss")
+    fig = hist.plot(title="t")
+    assert len(fig.axes) == 2 and fig.axes[0].get_xlabel() == "epoch"
+    results = repeat(lambda s: np.random.rand(), [1, 2, 1], progress=False)
+    assert results[0] == results[2] != results[1]
+    with pytest.raises(ValueError, match="seeds is empty"):
+        repeat(lambda s: s, [])
