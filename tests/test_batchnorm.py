@@ -472,3 +472,22 @@ def test_run_data_parallel_argument_errors():
     with pytest.raises(ValueError, match=r"Invalid timeout_s: 0.0"):
         bn.run_data_parallel(bn.data_parallel_bn_step, timeout_s=0)
 
+
+
+def test_recompute_population_stats_is_algorithm_2_for_every_layer():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5, momentum=0.3), nn.ReLU(), nn.Linear(5, 4),
+                        bn.BatchNorm1d(4))
+    X = torch.randn(50, 6, dtype=torch.float64)
+    net = net.double().eval()
+    used = bn.recompute_population_stats(net, X, batch_size=16)
+    assert used == 3 and not net.training and net[1].momentum == 0.3 and net[4].momentum == 0.1
+    first_inputs = [net[0](X[k * 16:(k + 1) * 16]).detach() for k in range(3)]
+    mean, var = bn.population_stats(first_inputs)
+    torch.testing.assert_close(net[1].running_mean, mean, rtol=0, atol=1e-12)
+    torch.testing.assert_close(net[1].running_var, var, rtol=0, atol=1e-12)
+    assert int(net[1].num_batches_tracked) == 3
+    with pytest.raises(ValueError, match="fewer than one batch of 64"):
+        bn.recompute_population_stats(net, X, batch_size=64)
+    with pytest.raises(ValueError, match="no batch-norm layer"):
+        bn.recompute_population_stats(nn.Linear(2, 2), X, batch_size=4)

@@ -6,18 +6,18 @@ import trainwell as tw
 
 
 def test_pass_line_has_the_fixed_form(capsys):
-    assert tw.check("one equals one", 1.0, 1.0 + 1e-13, atol=1e-12) is True
+    assert bool(tw.check("one equals one", 1.0, 1.0 + 1e-13, atol=1e-12)) is True
     assert capsys.readouterr().out == "[check] one equals one: PASS (max |diff| = 1e-13, tol = 1e-12)\n"
 
 
 def test_fail_when_the_sides_differ(capsys):
-    assert tw.check("differs", torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.5]), atol=1e-3) is False
+    assert bool(tw.check("differs", torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.5]), atol=1e-3)) is False
     assert capsys.readouterr().out == "[check] differs: FAIL (max |diff| = 0.5, tol = 0.001)\n"
 
 
 def test_exact_comparison_by_default(capsys):
-    assert tw.check("exact", np.arange(3), np.arange(3)) is True
-    assert tw.check("not exact", 1.0, 1.0 + 1e-15) is False
+    assert bool(tw.check("exact", np.arange(3), np.arange(3))) is True
+    assert bool(tw.check("not exact", 1.0, 1.0 + 1e-15)) is False
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "[check] exact: PASS (max |diff| = 0, tol = 0)"
     assert out[1].startswith("[check] not exact: FAIL")
@@ -25,12 +25,12 @@ def test_exact_comparison_by_default(capsys):
 
 def test_relative_tolerance_follows_allclose():
     a, b = torch.tensor([100.0, 1e-3]), torch.tensor([100.001, 1e-3])
-    assert tw.check("rtol", a, b, rtol=1e-5, quiet=True) == torch.allclose(a, b, rtol=1e-5, atol=0)
-    assert tw.check("rtol tight", a, b, rtol=1e-6, quiet=True) is False
+    assert bool(tw.check("rtol", a, b, rtol=1e-5, quiet=True)) == torch.allclose(a, b, rtol=1e-5, atol=0)
+    assert bool(tw.check("rtol tight", a, b, rtol=1e-6, quiet=True)) is False
 
 
 def test_nan_fails_even_with_a_huge_tolerance():
-    assert tw.check("nan", float("nan"), 1.0, atol=1e9, quiet=True) is False
+    assert bool(tw.check("nan", float("nan"), 1.0, atol=1e9, quiet=True)) is False
 
 
 def test_shapes_must_match_nothing_broadcasts():
@@ -57,8 +57,8 @@ def test_bad_claim_and_operands():
 
 
 def test_check_true(capsys):
-    assert tw.check_true("2 < 3", 2 < 3, "2 vs 3") is True
-    assert tw.check_true("tensor condition", torch.tensor(False)) is False
+    assert bool(tw.check_true("2 < 3", 2 < 3, "2 vs 3")) is True
+    assert bool(tw.check_true("tensor condition", torch.tensor(False))) is False
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["[check] 2 < 3: PASS (2 vs 3)", "[check] tensor condition: FAIL"]
     with pytest.raises(TypeError, match="bool"):
@@ -69,8 +69,18 @@ def test_check_true(capsys):
 
 def test_check_answer(capsys):
     assert tw.check_answer("ex", None, 1.0) is None
-    assert tw.check_answer("ex", 1.0, 1.0) is True
-    assert tw.check_answer("ex", 2.0, 1.0, atol=0.5) is False
+    assert bool(tw.check_answer("ex", 1.0, 1.0)) is True
+    assert bool(tw.check_answer("ex", 2.0, 1.0, atol=0.5)) is False
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "[check] ex: not attempted yet (replace None with your answer)"
     assert out[1].startswith("[check] ex: PASS") and out[2].startswith("[check] ex: FAIL")
+
+
+def test_verdict_is_truthy_and_displays_nothing_in_a_notebook():
+    from IPython.core.formatters import DisplayFormatter
+
+    ok = tw.check("one", 1.0, 1.0, quiet=True)
+    bad = tw.check("two", 1.0, 2.0, quiet=True)
+    assert ok and not bad and repr(bad) == "Verdict(FAIL)"
+    assert ok.line == "[check] one: PASS (max |diff| = 0, tol = 0)"
+    assert DisplayFormatter().format(ok) == ({}, {})  # the printed line is its only output

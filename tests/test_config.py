@@ -9,7 +9,8 @@ from trainwell import config
 
 
 def test_setup_reports_one_line_and_seeds_everything(capsys):
-    info = tw.setup(seed=7)
+    tw.setup(seed=7)
+    info = tw.config.current()
     line = capsys.readouterr().out
     assert line.count("\n") == 1 and line.startswith("trainwell: seed 7, device ")
     a = (random.random(), np.random.rand(), torch.rand(1).item())

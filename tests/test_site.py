@@ -56,7 +56,8 @@ def test_mathjax_and_widget_manager_are_served_locally(built_site):
     page = (HTML / "book/using/using_this_book.html").read_text()
     assert "cdn.jsdelivr" not in page and "cdnjs" not in page and "unpkg" not in page
     assert (HTML / "_static/mathjax/tex-chtml.js").is_file()
-    assert (HTML / "_static/html-manager/dist/embed-amd.js").is_file()
+    assert (HTML / "_static/@jupyter-widgets/html-manager/dist/embed-amd.js").is_file()
+    assert 'data-jupyter-widgets-cdn="../../_static/"' in page
     assert (HTML / "_static/requirejs/require.js").is_file()
 
 

@@ -150,3 +150,14 @@ def test_history_metric_plot_and_repeat():
     assert results[0] == results[2] != results[1]
     with pytest.raises(ValueError, match="seeds is empty"):
         repeat(lambda s: s, [])
+
+
+def test_max_steps_ends_mid_epoch():
+    torch.manual_seed(0)
+    seen = []
+    hist = fit(tw.models.mlp([5, 8, 2]), blobs(), optimizer=sgd(), epochs=100, batch_size=32, max_steps=12,
+               after_step=lambda step, model: seen.append(step), progress=False)
+    assert seen == list(range(1, 13)) and len(hist.step_loss) == 12
+    assert len(hist.epochs) == 3  # 5 steps per epoch: two full epochs and a partial third
+    with pytest.raises(ValueError, match="Invalid max_steps: 0"):
+        fit(tw.models.mlp([5, 2]), blobs(), optimizer=sgd(), epochs=1, max_steps=0)

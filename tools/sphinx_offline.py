@@ -1,10 +1,29 @@
 """A small Sphinx extension that keeps the website self-contained.
 
-Jupyter Book 1 always loads sphinx-thebe, which adds (twice, in this version) an inline script
-naming a CDN URL and its loader script to every page, although this book does not use Thebe: the
-duplicate declaration raises a JavaScript error in the reader's console. This extension removes
-those scripts from every page; the Colab launch button is unaffected.
+1. Jupyter Book 1 always loads sphinx-thebe, which adds (twice, in this version) an inline script
+   naming a CDN URL and its loader script to every page, although this book does not use Thebe:
+   the duplicate declaration raises a JavaScript error in the reader's console. Those scripts are
+   removed from every page; the Colab launch button is unaffected.
+2. The widget manager bundle (``@jupyter-widgets/html-manager``) would fetch its fonts and any
+   unknown widget module from a CDN. The vendored copy sits in a CDN-like layout under ``_static/``;
+   on each page that loads it, the bundle's CDN attribute, its asset path
+   (``window.__jupyter_widgets_assets_path__``) and RequireJS's ``baseUrl`` are set to that page's
+   relative path into ``_static/``, so everything comes from the site itself, wherever it is hosted.
+   A small bridge lets the widgets' MathJax 2 calls reach the site's MathJax 3.
 """
+from sphinx.builders.html._assets import _JavaScript
+
+WIDGET_BUNDLE = "embed-amd.js"
+# ipywidgets' controls typeset their descriptions with MathJax 2's MathJax.Hub.Queue; the site runs
+# MathJax 3, which has no Hub. This bridge forwards such calls to MathJax 3's typesetPromise.
+MATHJAX2_BRIDGE = """document.addEventListener("DOMContentLoaded", function () {
+  var mj = window.MathJax;
+  if (mj && !mj.Hub) {
+    mj.Hub = {Queue: function (cmd) {
+      if (window.MathJax.typesetPromise && cmd && cmd[2]) { window.MathJax.typesetPromise([cmd[2]]); }
+    }};
+  }
+});"""
 
 
 def _is_thebe(script) -> bool:
@@ -13,11 +32,26 @@ def _is_thebe(script) -> bool:
     return "THEBE_JS_URL" in body or filename.endswith("sphinx-thebe.js")
 
 
-def drop_thebe_scripts(app, pagename, templatename, context, doctree):
-    if "script_files" in context:
-        context["script_files"] = [s for s in context["script_files"] if not _is_thebe(s)]
+def _localized(script, static: str) -> list:
+    filename = str(getattr(script, "filename", "") or "")
+    if not filename.endswith(WIDGET_BUNDLE):
+        return [script]
+    assets = f"{static}@jupyter-widgets/html-manager/dist/"
+    # The bundle's inner modules locate their fonts from their RequireJS module URL, hence baseUrl.
+    body = f"window.__jupyter_widgets_assets_path__ = {assets!r}; require.config({{baseUrl: {static!r}}});"
+    path = _JavaScript(None, priority=script.priority, body=body + "\n" + MATHJAX2_BRIDGE)
+    attributes = dict(script.attributes, **{"data-jupyter-widgets-cdn": static})
+    return [path, _JavaScript(filename, priority=script.priority, **attributes)]
+
+
+def localize_scripts(app, pagename, templatename, context, doctree):
+    if "script_files" not in context:
+        return
+    static = context["pathto"]("_static/", 1)
+    kept = [s for s in context["script_files"] if not _is_thebe(s)]
+    context["script_files"] = [out for s in kept for out in _localized(s, static)]
 
 
 def setup(app):
-    app.connect("html-page-context", drop_thebe_scripts, priority=900)
+    app.connect("html-page-context", localize_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

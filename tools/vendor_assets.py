@@ -63,7 +63,7 @@ def vendor(dest: Path) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for package, version, integrity, keep in ASSETS:
-        folder = dest / package.split("/")[-1]
+        folder = dest / package  # a CDN-like tree: the widget bundle finds its fonts by that layout
         stamp = folder / f".complete-{version}"
         if stamp.exists():
             continue

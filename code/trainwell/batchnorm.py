@@ -39,7 +39,7 @@ __all__ = [
     "BatchNormFunction", "normalize", "layer_norm", "instance_norm", "group_norm",
     "BatchNorm", "BatchNorm1d", "BatchNorm2d",
     "population_stats", "inference_affine", "fold_into_linear", "fold_into_conv2d",
-    "sync_batch_stats", "run_data_parallel", "data_parallel_bn_step",
+    "sync_batch_stats", "run_data_parallel", "data_parallel_bn_step", "recompute_population_stats",
 ]
 
 
@@ -729,3 +729,43 @@ def data_parallel_bn_step(rank: int, world_size: int, x_full: torch.Tensor, grad
                      "grad_bias": layer.bias.grad, "running_mean": layer.running_mean.clone(),
                      "running_var": layer.running_var.clone()}
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Algorithm 2 for a whole network (Part III, section 4)
+
+_BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, BatchNorm)
+
+
+@torch.no_grad()
+def recompute_population_stats(model: nn.Module, X: torch.Tensor, batch_size: int) -> int:
+    """Replace the running statistics of every batch-norm layer of ``model`` by Algorithm 2's
+    population statistics over ``X`` (Part III, section 4).
+
+    The weights stay fixed; ``X`` is cut into consecutive mini-batches of ``batch_size`` (a last,
+    smaller batch is dropped, since Algorithm 2 averages batches of one size m), each layer's
+    statistics are reset and averaged with equal weights (PyTorch's ``momentum=None``), giving
+    E[x] = E_B[μ_B] and Var[x] = m/(m − 1)·E_B[σ²_B]. The layers' momenta and the model's mode are
+    restored afterwards. Returns the number of batches used.
+    """
+    batch_size = check_int("batch_size", batch_size, minimum=2)
+    n_batches = X.shape[0] // batch_size
+    if n_batches < 1:
+        raise ValueError(f"X has {X.shape[0]} rows, fewer than one batch of {batch_size}")
+    layers = [m for m in model.modules() if isinstance(m, _BN_TYPES) and m.track_running_stats]
+    if not layers:
+        raise ValueError("model has no batch-norm layer with running statistics")
+    momenta = [layer.momentum for layer in layers]
+    was_training = model.training
+    try:
+        for layer in layers:
+            layer.reset_running_stats()
+            layer.momentum = None
+        model.train()
+        for k in range(n_batches):
+            model(X[k * batch_size:(k + 1) * batch_size])
+    finally:
+        for layer, momentum in zip(layers, momenta, strict=True):
+            layer.momentum = momentum
+        model.train(was_training)
+    return n_batches

@@ -18,6 +18,29 @@ import torch
 from ._validate import check_float
 
 
+class Verdict:
+    """The result of a check: true when it passed. ``line`` is the printed verdict.
+
+    In a notebook a verdict displays nothing of its own (the line was already printed), so a cell
+    may end with a check without a stray ``True`` in its output.
+    """
+
+    __slots__ = ("passed", "line")
+
+    def __init__(self, passed: bool, line: str):
+        self.passed = bool(passed)
+        self.line = line
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"Verdict({'PASS' if self.passed else 'FAIL'})"
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
 def _as_array(name: str, value) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         value = value.detach().to("cpu")
@@ -51,7 +74,7 @@ def max_abs_diff(lhs, rhs) -> float:
     return float("nan") if np.isnan(diff).any() else float(diff.max())
 
 
-def check(claim: str, lhs, rhs, *, rtol: float = 0.0, atol: float = 0.0, quiet: bool = False) -> bool:
+def check(claim: str, lhs, rhs, *, rtol: float = 0.0, atol: float = 0.0, quiet: bool = False) -> Verdict:
     """Compare both sides of ``claim`` element by element and print a one-line verdict.
 
     PASS when every element satisfies |lhs - rhs| <= atol + rtol * |rhs| (the rule of
@@ -74,10 +97,10 @@ def check(claim: str, lhs, rhs, *, rtol: float = 0.0, atol: float = 0.0, quiet: 
     line = f"[check] {claim.strip()}: {verdict} (max |diff| = {_fmt(diff)}, {', '.join(tol)})"
     if not quiet:
         print(line)
-    return ok
+    return Verdict(ok, line)
 
 
-def check_true(claim: str, condition, detail: str = "", *, quiet: bool = False) -> bool:
+def check_true(claim: str, condition, detail: str = "", *, quiet: bool = False) -> Verdict:
     """Verdict line for a claim that is a condition rather than an equality (e.g. ``a < b``).
 
     ``detail`` should show the numbers the condition was computed from, rounded so the line is
@@ -96,10 +119,10 @@ def check_true(claim: str, condition, detail: str = "", *, quiet: bool = False) 
     line = f"[check] {claim.strip()}: {'PASS' if ok else 'FAIL'}" + (f" ({detail})" if detail else "")
     if not quiet:
         print(line)
-    return ok
+    return Verdict(ok, line)
 
 
-def check_answer(claim: str, answer, expected, *, rtol: float = 0.0, atol: float = 0.0) -> bool | None:
+def check_answer(claim: str, answer, expected, *, rtol: float = 0.0, atol: float = 0.0) -> Verdict | None:
     """The checking cell of an exercise: compare the reader's ``answer`` with ``expected``.
 
     An ``answer`` of ``None`` means the exercise is not attempted yet: one line says so and the result

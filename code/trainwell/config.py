@@ -102,10 +102,10 @@ class Setup:
 _current: Setup | None = None
 
 
-def setup(seed: int = 0, *, device: str | None = None, quiet: bool = False) -> Setup:
+def setup(seed: int = 0, *, device: str | None = None, quiet: bool = False) -> None:
     """Seed everything, choose the device, set the plotting style and report the choice in one line.
 
-    Returns a :class:`Setup`; :func:`device` afterwards returns the chosen device.
+    Afterwards :func:`device` returns the chosen device and :func:`current` the whole choice.
     """
     global _current
     seed_everything(seed)
@@ -116,6 +116,10 @@ def setup(seed: int = 0, *, device: str | None = None, quiet: bool = False) -> S
     _current = Setup(seed=seed, device=dev, size=size(), torch_version=torch.__version__.split("+")[0])
     if not quiet:
         print(_current)
+
+
+def current() -> Setup | None:
+    """What the last :func:`setup` chose (``None`` before the first call)."""
     return _current
 
 

@@ -97,8 +97,8 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
         penalty: Callable[[nn.Module], torch.Tensor] | None = None,
         after_step: Callable[[int, nn.Module], None] | None = None,
         patience: int | None = None, monitor: str = "val_loss", restore_best: bool = True,
-        seed: int = 0, device: torch.device | str | None = None, progress: bool = True,
-        desc: str = "training") -> History:
+        max_steps: int | None = None, seed: int = 0, device: torch.device | str | None = None,
+        progress: bool = True, desc: str = "training") -> History:
     """Train ``model`` on ``data.X_train, data.y_train`` with mini-batch updates; return a :class:`History`.
 
     ``optimizer`` is a ``torch.optim.Optimizer`` built on ``model.parameters()`` or a function
@@ -106,7 +106,9 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     model)`` runs after every update (e.g. a max-norm projection, or recording statistics). With
     ``patience``, training stops once ``monitor`` has not improved for that many epochs, and
     ``restore_best`` puts back the parameters of the best epoch. A non-finite training loss ends
-    training with ``history.diverged = True``. ``seed`` fixes the order of the mini-batches.
+    training with ``history.diverged = True``. ``max_steps`` ends training after that many updates
+    (papers count steps, not epochs); the last, partial epoch is evaluated like the others. ``seed``
+    fixes the order of the mini-batches.
     """
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -114,6 +116,8 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     check_choice("monitor", monitor, MONITORS)
     if patience is not None:
         check_int("patience", patience, minimum=1)
+    if max_steps is not None:
+        check_int("max_steps", max_steps, minimum=1)
     loss_fn = _resolve_loss(loss)
     for name in ("X_train", "y_train", "X_val", "y_val"):
         if not isinstance(getattr(data, name, None), torch.Tensor):
@@ -154,6 +158,8 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
             losses.append(batch_loss.detach())
             if after_step is not None:
                 after_step(step, model)
+            if step == max_steps:
+                break
         step_losses = torch.stack(losses).float().cpu().tolist()  # the epoch's one synchronisation
         history.step_loss.extend(step_losses)
         if not all(math.isfinite(v) for v in step_losses):
@@ -178,6 +184,8 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
             if patience is not None and waited >= patience:
                 history.stopped_early = True
                 break
+        if step == max_steps:
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
