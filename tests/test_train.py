@@ -161,3 +161,13 @@ def test_max_steps_ends_mid_epoch():
     assert len(hist.epochs) == 3  # 5 steps per epoch: two full epochs and a partial third
     with pytest.raises(ValueError, match="Invalid max_steps: 0"):
         fit(tw.models.mlp([5, 2]), blobs(), optimizer=sgd(), epochs=1, max_steps=0)
+
+
+def test_drop_last_skips_the_short_batch():
+    torch.manual_seed(0)
+    data = blobs(n=99)  # 66 training examples: two batches of 32 and one of 2
+    hist = fit(tw.models.mlp([5, 4, 2], norm=torch.nn.BatchNorm1d), data, optimizer=sgd(), epochs=1,
+               batch_size=32, drop_last=True, progress=False)
+    assert len(hist.step_loss) == 2
+    with pytest.raises(ValueError, match="leaves no mini-batch"):
+        fit(tw.models.mlp([5, 2]), data, optimizer=sgd(), epochs=1, batch_size=100, drop_last=True)

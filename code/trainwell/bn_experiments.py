@@ -184,3 +184,134 @@ def figure1_data(seed: int = 0):
         except DatasetUnavailable:
             return load("digits", seed=seed), "the 8x8 digits (MNIST could not be downloaded)"
     return load("digits", seed=seed), "the 8x8 digits (quick size)"
+
+
+BN_POSITIONS = ("none", "before", "after")
+
+
+def small_convnet(n_classes: int = 10, *, bn: str = "before", channels: tuple[int, int] = (16, 32)
+                  ) -> nn.Sequential:
+    """A two-layer convolutional network for 1×8×8 digits (Part III, section 4 on convolutional BN).
+
+    ``bn="before"``: conv → BatchNorm2d → ReLU, as in the paper (the conv then has no bias, since β
+    replaces it); ``"after"``: conv → ReLU → BatchNorm2d; ``"none"``: conv → ReLU. Global average
+    pooling and a linear layer give the class scores.
+    """
+    if bn not in BN_POSITIONS:
+        raise ValueError(f"Invalid bn: {bn!r} (allowed: {', '.join(map(repr, BN_POSITIONS))})")
+    layers: list[nn.Module] = []
+    width = 1
+    for out in channels:
+        layers.append(nn.Conv2d(width, out, 3, padding=1, bias=bn != "before"))
+        if bn == "before":
+            layers += [nn.BatchNorm2d(out), nn.ReLU()]
+        elif bn == "after":
+            layers += [nn.ReLU(), nn.BatchNorm2d(out)]
+        else:
+            layers.append(nn.ReLU())
+        width = out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, n_classes)]
+    return nn.Sequential(*layers)
+
+
+register_sizes(
+    "batchnorm.conv_position",
+    quick={"epochs": 15, "seeds": 3},
+    full={"epochs": 60, "seeds": 10},
+)
+register_sizes(
+    "batchnorm.lr_sweep",
+    quick={"epochs": 8, "seeds": 3, "learning_rates": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)},
+    full={"epochs": 40, "seeds": 10, "learning_rates": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)},
+)
+
+
+def lr_sweep_run(data, *, lr: float, bn: bool, epochs: int, seed: int, depth: int = 4, width: int = 128,
+                 batch_size: int = 64) -> dict[str, float]:
+    """Train a ReLU MLP (``depth`` hidden layers) with plain SGD at one learning rate, with or without
+    batch norm before every nonlinearity (Part III, section 5). Returns the final validation accuracy
+    (chance level if training diverged) and whether it diverged."""
+    from .models import mlp
+
+    torch.manual_seed(seed)
+    net = mlp([data.n_features] + [width] * depth + [data.n_classes], norm=nn.BatchNorm1d if bn else None)
+    history = fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs,
+                  batch_size=batch_size, seed=seed, progress=False)
+    chance = 1.0 / data.n_classes
+    if history.diverged or not history.epochs:
+        return {"val_acc": chance, "diverged": True}
+    return {"val_acc": float(history.epochs[-1]["val_acc"]), "diverged": False}
+
+
+register_sizes(
+    "batchnorm.regularization",
+    quick={"n_train": 1000, "epochs": 40, "seeds": 3},
+    full={"n_train": 3500, "epochs": 200, "seeds": 10},
+)
+register_sizes(
+    "batchnorm.batch_size",
+    quick={"batch_sizes": (2, 4, 8, 16, 64, 256), "epochs": 4, "seeds": 3},
+    full={"batch_sizes": (2, 4, 8, 16, 32, 64, 128, 256), "epochs": 20, "seeds": 10},
+)
+register_sizes(
+    "batchnorm.wine",
+    quick={"epochs": 60, "seeds": 5},
+    full={"epochs": 300, "seeds": 20},
+)
+REGULARIZERS = ("none", "batch norm", "dropout", "both")
+
+
+def regularization_run(data, *, variant: str, epochs: int, seed: int, width: int = 256, lr: float = 0.05,
+                       batch_size: int = 32, drop: float = 0.3):
+    """Train a two-hidden-layer ReLU MLP with momentum SGD with one of :data:`REGULARIZERS` (batch
+    norm before each ReLU, dropout with drop probability ``drop`` after it, or both) and return the
+    :class:`~trainwell.train.History` (Part III, section 7)."""
+    from .models import mlp
+
+    if variant not in REGULARIZERS:
+        raise ValueError(f"Invalid variant: {variant!r} (allowed: {', '.join(map(repr, REGULARIZERS))})")
+    torch.manual_seed(seed)
+    net = mlp([data.n_features, width, width, data.n_classes],
+              norm=nn.BatchNorm1d if variant in ("batch norm", "both") else None,
+              hidden_dropout=drop if variant in ("dropout", "both") else 0.0)
+    return fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9), epochs=epochs,
+               batch_size=batch_size, seed=seed, progress=False)
+
+
+def batch_size_run(data, *, batch_size: int, epochs: int, seed: int, lr: float = 0.05, width: int = 128
+                   ) -> dict[str, float]:
+    """Train a batch-norm MLP with mini-batches of ``batch_size`` for ``epochs`` epochs (the same number
+    of examples seen for every batch size; Part III, section 8) and measure its test accuracy twice:
+    in eval mode (running statistics) and in training mode on test batches of the same size (the batch
+    statistics the network was trained with). Returns ``eval_acc`` and ``train_mode_acc``."""
+    from .models import mlp
+
+    batch_size = check_int("batch_size", batch_size, minimum=2)
+    torch.manual_seed(seed)
+    net = mlp([data.n_features, width, width, data.n_classes], norm=nn.BatchNorm1d)
+    fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs, batch_size=batch_size,
+        drop_last=True, seed=seed, progress=False)
+    net.eval()
+    with torch.no_grad():
+        eval_acc = (net(data.X_test).argmax(1) == data.y_test).float().mean().item()
+        snapshot = {k: v.clone() for k, v in net.state_dict().items()}
+        net.train()  # batch statistics of test batches of the training size; running stats restored below
+        n = (len(data.y_test) // batch_size) * batch_size
+        correct = sum((net(data.X_test[i:i + batch_size]).argmax(1) == data.y_test[i:i + batch_size]).sum()
+                      .item() for i in range(0, n, batch_size))
+        net.load_state_dict(snapshot)
+        net.eval()
+    return {"eval_acc": eval_acc, "train_mode_acc": correct / n}
+
+
+def wine_run(data, *, first_layer_bn: bool, epochs: int, seed: int, lr: float = 0.05, width: int = 64):
+    """A one-hidden-layer ReLU MLP on the wine data, optionally with a BatchNorm1d over the raw input
+    features as its very first layer (Part III, section 9). Momentum SGD, batches of 16. Returns the
+    :class:`~trainwell.train.History`."""
+    from .models import mlp
+
+    torch.manual_seed(seed)
+    body = mlp([data.n_features, width, data.n_classes])
+    net = nn.Sequential(nn.BatchNorm1d(data.n_features), *body) if first_layer_bn else body
+    return fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9), epochs=epochs,
+               batch_size=16, seed=seed, progress=False)

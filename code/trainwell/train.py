@@ -97,7 +97,8 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
         penalty: Callable[[nn.Module], torch.Tensor] | None = None,
         after_step: Callable[[int, nn.Module], None] | None = None,
         patience: int | None = None, monitor: str = "val_loss", restore_best: bool = True,
-        max_steps: int | None = None, seed: int = 0, device: torch.device | str | None = None,
+        max_steps: int | None = None, drop_last: bool = False, seed: int = 0,
+        device: torch.device | str | None = None,
         progress: bool = True, desc: str = "training") -> History:
     """Train ``model`` on ``data.X_train, data.y_train`` with mini-batch updates; return a :class:`History`.
 
@@ -107,8 +108,9 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     ``patience``, training stops once ``monitor`` has not improved for that many epochs, and
     ``restore_best`` puts back the parameters of the best epoch. A non-finite training loss ends
     training with ``history.diverged = True``. ``max_steps`` ends training after that many updates
-    (papers count steps, not epochs); the last, partial epoch is evaluated like the others. ``seed``
-    fixes the order of the mini-batches.
+    (papers count steps, not epochs); the last, partial epoch is evaluated like the others.
+    ``drop_last`` skips each epoch's final, smaller mini-batch (batch norm cannot train on a batch of
+    one). ``seed`` fixes the order of the mini-batches.
     """
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -118,6 +120,9 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
         check_int("patience", patience, minimum=1)
     if max_steps is not None:
         check_int("max_steps", max_steps, minimum=1)
+    if drop_last and batch_size > data.X_train.shape[0]:
+        raise ValueError(f"fit: drop_last=True with batch_size {batch_size} larger than the "
+                         f"{data.X_train.shape[0]} training examples leaves no mini-batch")
     loss_fn = _resolve_loss(loss)
     for name in ("X_train", "y_train", "X_val", "y_val"):
         if not isinstance(getattr(data, name, None), torch.Tensor):
@@ -147,7 +152,8 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
         model.train()
         order = torch.randperm(n, generator=generator).to(dev)
         losses = []
-        for start in range(0, n, batch_size):
+        last_start = n - batch_size if drop_last else n - 1
+        for start in range(0, last_start + 1, batch_size):
             idx = order[start:start + batch_size]
             batch_loss = loss_fn(model(X[idx]), y[idx])
             objective = batch_loss + penalty(model) if penalty is not None else batch_loss
