@@ -1,0 +1,171 @@
+"""Dropout from scratch against PyTorch and against the theory of Part II.
+
+Statistical checks use fixed seeds and bounds of five standard deviations of the relevant binomial
+or Gaussian estimate (a false alarm for a correct implementation has probability below 1e-6).
+"""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from trainwell import dropout as dp
+
+N = 200_000  # entries per statistical test
+
+
+def binomial_bound(n, keep):
+    return 5 * math.sqrt(n * keep * (1 - keep))
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.8])
+def test_kept_fraction_and_scaling_match_torch(keep):
+    g = torch.Generator().manual_seed(0)
+    ours = dp.dropout(torch.ones(N), keep, training=True, generator=g)
+    torch.manual_seed(0)
+    theirs = F.dropout(torch.ones(N), p=dp.keep_to_drop(keep), training=True)
+    for y in (ours, theirs):
+        kept = int((y != 0).sum())
+        assert abs(kept - N * keep) <= binomial_bound(N, keep)
+        assert torch.allclose(y[y != 0], torch.full_like(y[y != 0], 1 / keep))
+
+
+def test_weight_scaling_convention_and_eval_mode():
+    x = torch.randn(1000)
+    assert torch.equal(dp.dropout(x, 0.8, training=False), x)
+    assert torch.equal(dp.dropout(x, 0.8, training=False, inverted=False), x * 0.8)
+    y = dp.dropout(x, 0.8, training=True, inverted=False)
+    assert torch.all((y == 0) | (y == x))
+    layer = dp.Dropout(keep=0.8)
+    assert layer.p == pytest.approx(0.2) and torch.equal(layer.eval()(x), x)
+    assert dp.drop_to_keep(0.2) == pytest.approx(0.8) and dp.keep_to_drop(0.8) == pytest.approx(0.2)
+
+
+def test_gradient_flows_only_through_kept_units():
+    x = torch.randn(5000, requires_grad=True)
+    y = dp.dropout(x, 0.5, training=True)
+    y.sum().backward()
+    kept = y.detach() != 0
+    assert torch.allclose(x.grad[kept], torch.full_like(x.grad[kept], 2.0))
+    assert torch.all(x.grad[~kept] == 0)
+
+
+def test_gaussian_dropout_moments():
+    torch.manual_seed(0)
+    layer = dp.GaussianDropout.matching(0.8)
+    assert layer.sigma ** 2 == pytest.approx(0.25)
+    noise = layer.train()(torch.ones(N))
+    assert abs(noise.mean().item() - 1) <= 5 * layer.sigma / math.sqrt(N)
+    # the sample variance of N Gaussians has standard deviation sigma^2 * sqrt(2 / (N - 1))
+    assert abs(noise.var().item() - 0.25) <= 5 * 0.25 * math.sqrt(2 / (N - 1))
+    assert torch.equal(layer.eval()(torch.ones(3)), torch.ones(3))
+
+
+def test_dropconnect():
+    torch.manual_seed(0)
+    layer = dp.DropConnectLinear(4, 3, keep=0.5)
+    x = torch.randn(1, 4).repeat(6, 1)
+    assert torch.allclose(layer.eval()(x), F.linear(x, layer.weight, layer.bias))
+    y = layer.train()(x)
+    assert not torch.allclose(y[0], y[1])  # every example draws its own weight mask
+    full = dp.DropConnectLinear(4, 3, keep=1.0)
+    full.load_state_dict(layer.state_dict())
+    assert torch.allclose(full.train()(x), F.linear(x, layer.weight, layer.bias), atol=1e-6)
+    with pytest.raises(ValueError, match=r"expects \(N, 4\) input"):
+        layer(torch.randn(2, 5))
+
+
+def small_net(keep=0.5):
+    torch.manual_seed(0)
+    return dp.MaskedMLP([3, 4, 3, 2], keep_hidden=keep).double()
+
+
+def test_masked_mlp_masks_batched_and_mean_network():
+    net = small_net()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    masks = dp.enumerate_masks(net.hidden_units, dtype=torch.float64)[:9]
+    batched = net(x, net.split_mask(masks))
+    looped = torch.stack([net(x, net.split_mask(m)) for m in masks])
+    torch.testing.assert_close(batched, looped, rtol=0, atol=1e-12)
+    torch.testing.assert_close(net.mean_network(x), net.eval()(x), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="has 7 hidden units"):
+        net.split_mask(torch.ones(6))
+    with pytest.raises(ValueError, match="one tensor per hidden layer"):
+        net(x, [torch.ones(4)])
+
+
+def test_enumeration_and_the_arithmetic_mean():
+    masks = dp.enumerate_masks(4)
+    assert masks.shape == (16, 4) and len({tuple(r.tolist()) for r in masks}) == 16
+    assert dp.mask_probabilities(masks, 0.3).sum().item() == pytest.approx(1.0)
+    net = small_net()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    all_masks = dp.enumerate_masks(net.hidden_units, dtype=torch.float64)
+    p = dp.mask_probabilities(all_masks, 0.5)
+    by_hand = sum(w * torch.softmax(net(x, net.split_mask(m)), -1) for w, m in zip(p, all_masks, strict=True))
+    torch.testing.assert_close(dp.ensemble_predict(net, x, chunk=7), by_hand, rtol=0, atol=1e-12)
+    geo = dp.ensemble_predict(net, x, mean="geometric")
+    torch.testing.assert_close(geo.sum(-1), torch.ones(4, dtype=torch.float64), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="the limit is 20 units"):
+        dp.enumerate_masks(21)
+
+
+def test_softmax_regression_weight_scaling_theorem():
+    g = torch.Generator().manual_seed(0)
+    n, c = 12, 4
+    f64 = {"generator": g, "dtype": torch.float64}
+    W, b, v = torch.randn(n, c, **f64), torch.randn(c, **f64), torch.randn(n, **f64)
+    exact = dp.softmax_regression_geometric_mean(W, b, v)
+    torch.testing.assert_close(exact, torch.softmax(0.5 * v @ W + b, 0), rtol=0, atol=1e-12)
+    # and the arithmetic mean is a different thing
+    d = dp.enumerate_masks(n, dtype=torch.float64)
+    arithmetic = torch.softmax((d * v) @ W + b, 1).mean(0)
+    assert (arithmetic - exact).abs().max() > 1e-4
+
+
+def test_wager_identity_is_exact():
+    g = torch.Generator().manual_seed(0)
+    scales = torch.tensor([0.1, 1, 3, 1, 0.5], dtype=torch.float64)  # features of very different sizes
+    X = torch.randn(6, 5, generator=g, dtype=torch.float64) * scales
+    y, w = torch.randn(6, generator=g, dtype=torch.float64), torch.randn(5, generator=g, dtype=torch.float64)
+    for keep in (0.5, 0.8):
+        lhs = dp.expected_dropout_squared_loss(X, y, w, keep)
+        rhs = ((y - X @ w) ** 2).sum() + dp.wager_penalty(X, w, keep)
+        torch.testing.assert_close(lhs, rhs, rtol=1e-12, atol=1e-12)
+
+
+def test_fast_dropout_moments_match_monte_carlo():
+    g = torch.Generator().manual_seed(0)
+    x, w = (torch.randn(50, generator=g, dtype=torch.float64) for _ in range(2))
+    mean, var = dp.fast_dropout_moments(x, w, 0.7)
+    K = 100_000
+    s = ((torch.rand(K, 50, generator=g, dtype=torch.float64) < 0.7) * w * x).sum(1)
+    assert abs(s.mean().item() - mean.item()) <= 5 * math.sqrt(var.item() / K)
+    # a sum of 50 independent terms is close to Gaussian, whose sample variance has standard error
+    # var * sqrt(2 / (K - 1))
+    assert abs(s.var().item() - var.item()) <= 5 * var.item() * math.sqrt(2 / (K - 1))
+
+
+def test_mc_predict_is_the_batched_mean_of_its_masks():
+    net = small_net()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    samples = dp.mc_predict(net, x, 50, generator=torch.Generator().manual_seed(1), return_samples=True)
+    masks = (torch.rand(50, net.hidden_units, generator=torch.Generator().manual_seed(1)) < 0.5).double()
+    looped = torch.stack([torch.softmax(net(x, net.split_mask(m)), -1) for m in masks])
+    torch.testing.assert_close(samples, looped, rtol=0, atol=1e-12)
+    mean = dp.mc_predict(net, x, 50, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(mean, looped.mean(0), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: dp.dropout(torch.ones(2), 0.0, training=True), r"Invalid keep: 0.0 \(must be in \(0.0, 1.0\]\)"),
+    (lambda: dp.Dropout(keep=1.5), "Invalid keep: 1.5"),
+    (lambda: dp.drop_to_keep(1.0), r"Invalid p: 1.0 \(must be in \[0.0, 1.0\)\)"),
+    (lambda: dp.GaussianDropout(-0.1), "Invalid sigma: -0.1"),
+    (lambda: dp.ensemble_predict(small_net(), torch.ones(1, 3, dtype=torch.float64), mean="median"),
+     "allowed: 'arithmetic', 'geometric'"),
+    (lambda: dp.fast_dropout_moments(torch.ones(3), torch.ones(4), 0.5), "agree on the last axis"),
+])
+def test_bad_inputs(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
