@@ -169,3 +169,17 @@ def test_mc_predict_is_the_batched_mean_of_its_masks():
 def test_bad_inputs(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_inference_rules_run_scores_every_rule():
+    from trainwell import data
+    from trainwell import dropout_experiments as dx
+
+    digits = data.load("digits").subset_train(300)
+    r = dx.inference_rules_run(digits, seed=0, hidden=(3, 3), epochs=2, ks=(1, 4), mc_repeats=2)
+    assert r["n_masks"] == 64 and r["mc_accuracy"].shape == (2, 2) and r["mc_log_lik"].shape == (2, 2)
+    for rule in ("arithmetic", "geometric", "weight scaling"):
+        accuracy, log_lik = r[rule]
+        assert 0 <= accuracy <= 1 and log_lik <= 0
+    with pytest.raises(ValueError, match="Invalid mc_repeats: 0"):
+        dx.inference_rules_run(digits, seed=0, mc_repeats=0)

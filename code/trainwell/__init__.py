@@ -7,7 +7,19 @@
     hist = tw.train.fit(model, data, optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=10)
     tw.check("two sides of a claim agree", lhs, rhs, atol=1e-12)
 """
-from . import batchnorm, bn_experiments, checks, config, data, dropout, models, plot, train, widgets
+from . import (
+               batchnorm,
+               bn_experiments,
+               checks,
+               config,
+               data,
+               dropout,
+               dropout_experiments,
+               models,
+               plot,
+               train,
+               widgets,
+)
 from .checks import check, check_answer, check_true
 from .config import device, seed_everything, setup, size, sizes
 from .show import show, source
@@ -16,6 +28,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "batchnorm", "bn_experiments", "check", "check_answer", "check_true", "checks", "config",
-    "data", "device", "dropout", "models", "plot", "seed_everything", "setup", "show", "size", "sizes",
-    "source", "train", "widgets",
+    "data", "device", "dropout", "dropout_experiments", "models", "plot", "seed_everything",
+    "setup", "show", "size", "sizes", "source", "train", "widgets",
 ]
