@@ -183,3 +183,154 @@ def test_inference_rules_run_scores_every_rule():
         assert 0 <= accuracy <= 1 and log_lik <= 0
     with pytest.raises(ValueError, match="Invalid mc_repeats: 0"):
         dx.inference_rules_run(digits, seed=0, mc_repeats=0)
+
+
+def test_bootstrap_and_bagging():
+    from trainwell import data
+
+    digits = data.load("digits").subset_train(200)
+    boot = dp.bootstrap(digits, seed=3)
+    assert torch.equal(boot.y_train, digits.y_train[dp.bootstrap_indices(200, 3)])
+    assert boot.X_train.shape == digits.X_train.shape and torch.equal(boot.X_test, digits.X_test)
+    # the number of distinct examples left out of a bootstrap sample is about n (1 - 1/n)^n ~ n / e
+    rows = {tuple(r.tolist()) for r in boot.X_train}
+    left_out = len({tuple(r.tolist()) for r in digits.X_train}) - len(rows)
+    n = 200
+    mean = n * (1 - 1 / n) ** n
+    assert abs(left_out - mean) <= 5 * math.sqrt(mean)  # a loose Poisson-type bound on the count
+    members = dp.bagging(lambda: torch.nn.Linear(64, 10), digits, 3, seed=1,
+                         optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=1)
+    probs = dp.ensemble_probabilities(members, digits.X_test)
+    by_hand = sum(torch.softmax(m(digits.X_test), -1) for m in members) / 3
+    torch.testing.assert_close(probs, by_hand.detach())
+    with pytest.raises(ValueError, match="at least one model"):
+        dp.ensemble_probabilities([], digits.X_test)
+
+
+def test_boosting_forward_is_the_mean_network_with_gradients_of_kept_units_only():
+    torch.manual_seed(0)
+    net = dp.BoostingMLP([5, 6, 4, 3], keep_hidden=0.5).double()
+    x = torch.randn(1, 5, dtype=torch.float64)
+    torch.manual_seed(1)
+    out = net.train()(x)
+    torch.testing.assert_close(out, net.eval()(x), rtol=0, atol=1e-12)  # value: the mean network
+    out.sum().backward()
+    torch.manual_seed(1)  # the same masks again: first hidden layer's draw comes first
+    mask1 = (torch.rand(1, 6) < 0.5).squeeze(0)
+    # a dropped unit of the first hidden layer: neither its incoming weights nor its outgoing ones move
+    dropped = (~mask1).nonzero().flatten()
+    assert len(dropped) > 0
+    assert torch.all(net.layers[0].weight.grad[dropped] == 0)
+    assert torch.all(net.layers[1].weight.grad[:, dropped] == 0)
+    with pytest.raises(ValueError, match="keep_input must be 1"):
+        dp.BoostingMLP([5, 6, 3], keep_input=0.8)
+
+
+def test_max_norm_projection():
+    torch.manual_seed(0)
+    net = dp.noisy_mlp([4, 8, 3])
+    with torch.no_grad():
+        net[0].weight.mul_(10)
+    small = net[2].weight.clone()
+    dp.max_norm_(net, 1.5)
+    assert net[0].weight.norm(dim=1).max().item() <= 1.5 + 1e-6
+    assert torch.allclose(net[0].weight.norm(dim=1), torch.full((8,), 1.5))
+    norms = small.norm(dim=1)
+    torch.testing.assert_close(net[2].weight, small * torch.clamp(1.5 / norms, max=1.0).unsqueeze(1))
+    with pytest.raises(ValueError, match="Invalid c: 0.0"):
+        dp.max_norm_(net, 0.0)
+
+
+def test_additive_noise_and_noisy_mlp():
+    torch.manual_seed(0)
+    layer = dp.AdditiveGaussianNoise(0.5)
+    noise = layer.train()(torch.zeros(N))
+    assert abs(noise.mean().item()) <= 5 * 0.5 / math.sqrt(N)
+    assert abs(noise.var().item() - 0.25) <= 5 * 0.25 * math.sqrt(2 / (N - 1))
+    assert torch.equal(layer.eval()(torch.ones(3)), torch.ones(3))
+    net = dp.noisy_mlp([4, 6, 6, 2], lambda: dp.Dropout(0.5), linear=lambda a, b: dp.DropConnectLinear(a, b))
+    assert [type(m).__name__ for m in net] == ["DropConnectLinear", "ReLU", "Dropout"] * 2 + ["Linear"]
+    with pytest.raises(ValueError, match="Invalid sigma"):
+        dp.AdditiveGaussianNoise(-1.0)
+
+
+def test_stochastic_pooling():
+    g = torch.Generator().manual_seed(0)
+    x = torch.relu(torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64))
+    x[0, 0, :2, :2] = 0.0  # a region of zeros
+    test = dp.stochastic_pool2d(x, 2, training=False)
+    regions = x.unfold(2, 2, 2).unfold(3, 2, 2).reshape(2, 3, 2, 2, 4)
+    total = regions.sum(-1)
+    expected = torch.where(total > 0, (regions ** 2).sum(-1) / total.clamp_min(1e-30),
+                           torch.zeros_like(total))
+    torch.testing.assert_close(test, expected, rtol=0, atol=1e-12)
+    # training picks one value of each region, with probability proportional to it
+    draws = dp.stochastic_pool2d(x.repeat(4000, 1, 1, 1), 2, training=True, generator=g)
+    draws = draws.view(4000, 2, 3, 2, 2)
+    assert torch.all((draws.unsqueeze(-1) == regions).any(-1))
+    # the mean of 4000 draws is within 5 standard errors of the test-time output
+    sd = ((regions ** 3).sum(-1) / total.clamp_min(1e-30) - expected ** 2).clamp_min(0).sqrt()
+    assert torch.all((draws.mean(0) - expected).abs() <= 5 * sd / math.sqrt(4000) + 1e-12)
+    with pytest.raises(ValueError, match="non-negative"):
+        dp.stochastic_pool2d(-x - 1, 2, training=False)
+    with pytest.raises(ValueError, match="divisible by kernel 3"):
+        dp.StochasticPool2d(3)(x)
+
+
+def test_activity_l1_penalty_is_the_mean_summed_relu_activity():
+    from trainwell import dropout_experiments as dx
+
+    torch.manual_seed(0)
+    net = dp.MaskedMLP([5, 7, 4, 3], keep_hidden=0.5).double()
+    penalty = dx.ActivityL1(net, 0.1)
+    with pytest.raises(RuntimeError, match="no forward pass"):
+        penalty(net)
+    x = torch.randn(6, 5, dtype=torch.float64)
+    net.eval()(x)  # no masks in eval mode, so both layers' activities can be recomputed by hand
+    h1 = torch.relu(net.layers[0](x))
+    h2 = torch.relu(net.layers[1](h1))
+    torch.testing.assert_close(penalty(net), 0.1 * (h1.sum(1).mean() + h2.sum(1).mean()))
+    net.train()(x)  # in training the first layer's activity is taken before its mask is applied
+    torch.testing.assert_close(torch.relu(penalty._latest[0]), h1)
+    penalty.remove()
+    net(x)
+    assert not penalty._latest and not net.layers[0]._forward_hooks
+    with pytest.raises(TypeError, match="needs a MaskedMLP"):
+        dx.ActivityL1(torch.nn.Linear(2, 2), 0.1)
+    with pytest.raises(ValueError, match="Invalid alpha"):
+        dx.ActivityL1(net, -1.0)
+
+
+def test_train_scored_applies_max_norm_and_the_activity_penalty():
+    from trainwell import data
+    from trainwell import dropout_experiments as dx
+
+    digits = data.load("digits").subset_train(128)
+    make = lambda: dp.MaskedMLP([64, 32, 10], keep_hidden=1.0)  # noqa: E731
+    r = dx.train_scored(make, digits, seed=0, epochs=2, max_norm=0.5)
+    assert r["model"].layers[0].weight.norm(dim=1).max().item() <= 0.5 + 1e-5
+    assert 0 <= r["accuracy"] <= 1 and r["log_lik"] <= 0
+    plain = dx.train_scored(make, digits, seed=0, epochs=20)
+    sparse = dx.train_scored(make, digits, seed=0, epochs=20, activity_l1=0.3)
+    activity = [torch.relu(res["model"].layers[0](digits.X_train)).sum(1).mean().item()
+                for res in (plain, sparse)]
+    assert activity[1] < 0.5 * activity[0]  # the penalty shrinks the hidden activity
+    assert not sparse["model"].layers[0]._forward_hooks  # hooks removed after training
+
+
+def test_chapter_runs_return_their_shapes():
+    from trainwell import data
+    from trainwell import dropout_experiments as dx
+
+    small = data.load("mnist1d").subset_train(96, seed=0)
+    bag = dx.ensemble_comparison_run(small, seed=0, hidden=8, epochs=2, k=3)
+    assert set(bag) == {"plain", "dropout", "dropout boosting", "bagging"}
+    assert len(bag["plain"]["val_loss"]) == 2 and bag["bagging"]["test_by_k"].shape == (3, 2)
+    # using all k members is the mean of the k members' probabilities: the running mean ends at the bag
+    assert bag["bagging"]["members"].shape == (3, 2)
+    reg = dx.regularizer_comparison_run(small, seed=0, hidden=8, epochs=2)
+    assert len(reg) == 6 and all(len(v["val_loss"]) == 2 for v in reg.values())
+    sweep = dx.size_sweep_run(small, seed=0, sizes=(32, 96), steps=3, hidden=8)
+    assert sweep["plain"].shape == (2, 2) and list(sweep["sizes"]) == [32, 96]
+    best = sweep["dropout best step"]
+    assert best.shape == (2,) and (best >= 1).all() and (best <= 3).all()  # within the budget of 3 updates
