@@ -28,6 +28,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 PAGES = [("index.html", False, False), ("book/intro.html", False, False),
          ("book/using/using_this_book.html", True, True), ("book/regularization/index.html", True, False),
          ("book/batchnorm/algorithm1.html", True, False), ("book/batchnorm/figure1.html", False, False),
+         ("book/dropout/regularizers.html", True, False), ("book/dropout/practice.html", True, False),
          ("book/appendix/benchmarks.html", True, False),
          ("book/appendix/bibliography.html", False, False)]
 
