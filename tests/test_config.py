@@ -38,6 +38,16 @@ def test_forcing_an_absent_device_is_an_error(monkeypatch):
         config.pick_device("tpu")
 
 
+def test_module_device_reads_the_first_tensor_of_a_module():
+    assert config.module_device(torch.nn.Linear(2, 3).double()) == torch.device("cpu")
+    bn_only = torch.nn.BatchNorm1d(3, affine=False)  # buffers, no parameters
+    assert config.module_device(bn_only) == torch.device("cpu")
+    assert config.module_device(torch.nn.ReLU(), default="cpu") == torch.device("cpu")
+    assert config.module_device(torch.nn.ReLU()) == tw.device()
+    with pytest.raises(TypeError, match="expected a torch.nn.Module, got Tensor"):
+        config.module_device(torch.zeros(2))
+
+
 def test_bad_seed():
     with pytest.raises(ValueError, match="Invalid seed: -1"):
         tw.setup(seed=-1)

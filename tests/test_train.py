@@ -108,6 +108,21 @@ def test_runs_on_the_requested_device(dev):
     assert next(model.parameters()).device.type == dev
 
 
+@pytest.mark.parametrize("dev", DEVICES)
+def test_a_fitted_network_is_evaluated_on_data_left_on_the_cpu(dev):
+    # fit() moves the network to `dev`; evaluate() and Algorithm 2 must take the CPU dataset as it is
+    torch.manual_seed(0)
+    d = blobs()
+    model = tw.models.mlp([5, 8, 2], norm=torch.nn.BatchNorm1d)
+    fit(model, d, optimizer=sgd(), epochs=1, progress=False, device=dev)
+    assert tw.module_device(model).type == dev
+    on_cpu = evaluate(model, d.X_val, d.y_val)
+    on_dev = evaluate(model, d.X_val.to(dev), d.y_val.to(dev))
+    assert on_cpu == pytest.approx(on_dev, rel=1e-6)
+    assert tw.batchnorm.recompute_population_stats(model, d.X_train, batch_size=40) == len(d.y_train) // 40
+    assert model[1].running_mean.device.type == dev
+
+
 def test_default_device_is_the_one_setup_chose(monkeypatch):
     monkeypatch.setattr(tw.config, "_current", None)
     monkeypatch.setattr(tw.config, "pick_device", lambda prefer=None: torch.device("cpu"))

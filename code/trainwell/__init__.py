@@ -21,13 +21,13 @@ from . import (
                widgets,
 )
 from .checks import check, check_answer, check_true
-from .config import device, seed_everything, setup, size, sizes
+from .config import device, module_device, seed_everything, setup, size, sizes
 from .show import show, source
 
 __version__ = "0.1.0"
 
 __all__ = [
     "batchnorm", "bn_experiments", "check", "check_answer", "check_true", "checks", "config",
-    "data", "device", "dropout", "dropout_experiments", "models", "plot", "seed_everything",
+    "data", "device", "dropout", "dropout_experiments", "models", "module_device", "plot", "seed_everything",
     "setup", "show", "size", "sizes", "source", "train", "widgets",
 ]

@@ -33,6 +33,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from ._validate import check_float, check_int
+from .config import module_device
 
 __all__ = [
     "BNCache", "batch_norm_forward", "batch_norm_backward", "batch_norm_backward_compact",
@@ -746,7 +747,7 @@ def recompute_population_stats(model: nn.Module, X: torch.Tensor, batch_size: in
     smaller batch is dropped, since Algorithm 2 averages batches of one size m), each layer's
     statistics are reset and averaged with equal weights (PyTorch's ``momentum=None``), giving
     E[x] = E_B[μ_B] and Var[x] = m/(m − 1)·E_B[σ²_B]. The layers' momenta and the model's mode are
-    restored afterwards. Returns the number of batches used.
+    restored afterwards; ``X`` is moved to the model's device. Returns the number of batches used.
     """
     batch_size = check_int("batch_size", batch_size, minimum=2)
     n_batches = X.shape[0] // batch_size
@@ -762,6 +763,7 @@ def recompute_population_stats(model: nn.Module, X: torch.Tensor, batch_size: in
             layer.reset_running_stats()
             layer.momentum = None
         model.train()
+        X = X.to(module_device(model, X.device))
         for k in range(n_batches):
             model(X[k * batch_size:(k + 1) * batch_size])
     finally:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ._validate import check_float, check_int
-from .config import register_sizes
+from .config import module_device, register_sizes
 from .train import fit
 
 register_sizes(
@@ -99,7 +99,6 @@ def figure1_run(data, *, bn: bool, steps: int, eval_every: int, lr: float, seed:
     torch.manual_seed(seed)
     net = figure1_net(data.n_features, data.n_classes, bn=bn)
     check_int("unit", unit, minimum=0, maximum=net[-3].num_features - 1 if bn else net[-3].out_features - 1)
-    dev = device if device is not None else None
     X_test, y_test = data.X_test, data.y_test
     record = {"step": [], "test_acc": [], "percentiles": []}
     captured = {}
@@ -110,7 +109,7 @@ def figure1_run(data, *, bn: bool, steps: int, eval_every: int, lr: float, seed:
             return
         model.eval()
         with torch.no_grad():
-            xs = X_test.to(next(model.parameters()).device)
+            xs = X_test.to(module_device(model))
             logits = model(xs)
             acc = (logits.argmax(1).cpu() == y_test).float().mean().item()
             z = captured["z"].float().cpu()
@@ -123,7 +122,7 @@ def figure1_run(data, *, bn: bool, steps: int, eval_every: int, lr: float, seed:
     try:
         history = fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs,
                       batch_size=batch_size, after_step=evaluate_now, max_steps=steps, seed=seed,
-                      device=dev, progress=False)
+                      device=device, progress=False)
     finally:
         hook.remove()
     return {"step": np.array(record["step"]), "test_acc": np.array(record["test_acc"]),
@@ -292,12 +291,13 @@ def batch_size_run(data, *, batch_size: int, epochs: int, seed: int, lr: float =
     fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs, batch_size=batch_size,
         drop_last=True, seed=seed, progress=False)
     net.eval()
+    test = data.to(module_device(net))  # fit() placed the network on tw.device()
     with torch.no_grad():
-        eval_acc = (net(data.X_test).argmax(1) == data.y_test).float().mean().item()
+        eval_acc = (net(test.X_test).argmax(1) == test.y_test).float().mean().item()
         snapshot = {k: v.clone() for k, v in net.state_dict().items()}
         net.train()  # batch statistics of test batches of the training size; running stats restored below
-        n = (len(data.y_test) // batch_size) * batch_size
-        correct = sum((net(data.X_test[i:i + batch_size]).argmax(1) == data.y_test[i:i + batch_size]).sum()
+        n = (len(test.y_test) // batch_size) * batch_size
+        correct = sum((net(test.X_test[i:i + batch_size]).argmax(1) == test.y_test[i:i + batch_size]).sum()
                       .item() for i in range(0, n, batch_size))
         net.load_state_dict(snapshot)
         net.eval()

@@ -126,3 +126,17 @@ def current() -> Setup | None:
 def device() -> torch.device:
     """The device chosen by the last :func:`setup` (picked afresh if setup was never called)."""
     return _current.device if _current is not None else pick_device()
+
+
+def module_device(module: torch.nn.Module, default: torch.device | str | None = None) -> torch.device:
+    """The device of ``module``'s first parameter or buffer: where inputs to it must live.
+
+    Functions that take a trained network and a dataset move the data there, so a network that
+    :func:`trainwell.train.fit` placed on a GPU can be evaluated on a dataset loaded on the CPU. A
+    module with no tensors gives ``default`` (the current :func:`device` when that is ``None``).
+    """
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"module_device: expected a torch.nn.Module, got {type(module).__name__}")
+    for tensor in (*module.parameters(), *module.buffers()):
+        return tensor.device
+    return torch.device(default) if default is not None else device()

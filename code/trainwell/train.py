@@ -21,6 +21,7 @@ from torch import nn
 
 from ._validate import check_choice, check_int
 from .config import device as default_device
+from .config import module_device
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 LOSSES: dict[str, LossFn] = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss}
@@ -72,14 +73,18 @@ def _resolve_loss(loss) -> LossFn:
 @torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, loss="cross_entropy",
              batch_size: int = 4096) -> dict[str, float]:
-    """Mean loss (and accuracy for integer labels) of ``model`` in eval mode; restores its mode."""
+    """Mean loss (and accuracy for integer labels) of ``model`` in eval mode; restores its mode.
+
+    ``X`` and ``y`` are moved to the model's device first (a no-op when they are already there)."""
     loss_fn = _resolve_loss(loss)
     check_int("batch_size", batch_size, minimum=1)
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"evaluate: X has {X.shape[0]} rows but y has {y.shape[0]}")
+    dev = module_device(model, X.device)  # a network fit() put on the GPU, data loaded on the CPU
+    X, y = X.to(dev), y.to(dev)
     was_training = model.training
     model.eval()
-    total, correct = torch.zeros((), device=X.device), torch.zeros((), device=X.device)
+    total, correct = torch.zeros((), device=dev), torch.zeros((), device=dev)
     for start in range(0, X.shape[0], batch_size):
         xb, yb = X[start:start + batch_size], y[start:start + batch_size]
         out = model(xb)
