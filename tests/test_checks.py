@@ -84,3 +84,37 @@ def test_verdict_is_truthy_and_displays_nothing_in_a_notebook():
     assert ok and not bad and repr(bad) == "Verdict(FAIL)"
     assert ok.line == "[check] one: PASS (max |diff| = 0, tol = 0)"
     assert DisplayFormatter().format(ok) == ({}, {})  # the printed line is its only output
+
+
+def _as_nbval_compares(text: str) -> str:
+    """``text`` after the substitutions of tests/nbval_sanitize.cfg, applied the way nbval applies them."""
+    import pathlib
+    import re
+
+    from nbval.plugin import get_sanitize_patterns
+
+    cfg = pathlib.Path(__file__).with_name("nbval_sanitize.cfg").read_text()
+    for regex, replace in get_sanitize_patterns(cfg):
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def test_nbval_compares_claims_verdicts_and_tolerances_but_not_measurements():
+    lines = [tw.check_true("dropout helps", True, "gain 0.12 nats", quiet=True).line,
+             tw.check_true("dropout helps", True, "gain 0.31 nats", quiet=True).line,
+             tw.check_true("dropout helps", False, "gain -0.01 nats", quiet=True).line,
+             tw.check_true("dropout hurts", True, "gain 0.12 nats", quiet=True).line,
+             tw.check("equal", 1.0, 1.0 + 1e-13, atol=1e-12, quiet=True).line,
+             tw.check("equal", 1.0, 1.0 + 3e-13, atol=1e-12, quiet=True).line,
+             tw.check("equal", 1.0, 1.0 + 1e-13, atol=1e-11, quiet=True).line,
+             tw.check("equal", 1.0, 1.1, atol=1e-12, quiet=True).line]
+    seen = [_as_nbval_compares(line) for line in lines]
+    assert seen[0] == seen[1], "a condition check's measurements must not be compared"
+    assert seen[0] != seen[2], "PASS and FAIL must stay different"
+    assert seen[0] != seen[3], "the claim must stay compared"
+    assert seen[4] == seen[5], "the last digits of a measured difference must not be compared"
+    assert seen[4] != seen[6], "the tolerance must stay compared"
+    assert seen[4] != seen[7], "PASS and FAIL must stay different"
+    # Several lines in one output stream are each sanitized on their own.
+    stream = "\n".join(lines[:3]) + "\n"
+    assert _as_nbval_compares(stream).splitlines() == seen[:3]
