@@ -1,0 +1,35 @@
+"""The maintainers' tools that are not run by the tests themselves still do what they say."""
+import sys
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import seed_robustness  # noqa: E402
+
+
+def _notebook(path: Path, expected_seeds: int) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import trainwell as tw"),
+                nbformat.v4.new_code_cell('s = tw.sizes("using.digits_mlp")\n'
+                                          f'tw.check_true("seeds overridden", s.seeds == {expected_seeds}, '
+                                          'f"{s.seeds} seeds")')]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_seed_robustness_reruns_every_experiment_with_the_asked_number_of_seeds(tmp_path, capsys):
+    nb = _notebook(tmp_path / "probe.ipynb", 7)
+    assert seed_robustness.main([str(nb), "--seeds", "7", "--output-dir", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "[check] seeds overridden: PASS (7 seeds)" in out
+    assert "1 PASS, 0 FAIL with 7 seeds" in out
+    assert (tmp_path / "out" / "probe.ipynb").exists()
+    # The stored notebook is left as it was: two cells, no outputs.
+    assert [c.get("outputs", []) for c in nbformat.read(nb, as_version=4).cells] == [[], []]
+
+
+def test_seed_robustness_exits_1_when_a_claim_fails(tmp_path, capsys):
+    nb = _notebook(tmp_path / "probe.ipynb", 3)
+    assert seed_robustness.main([str(nb), "--seeds", "5", "--output-dir", str(tmp_path / "out")]) == 1
+    assert "0 PASS, 1 FAIL with 5 seeds" in capsys.readouterr().out
