@@ -22,17 +22,26 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def execute(path: Path, out: Path, timeout: int) -> float:
-    nb = nbformat.read(path, as_version=4)
+def run(nb: nbformat.NotebookNode, directory: Path, timeout: int) -> float:
+    """Execute ``nb`` top to bottom in a fresh kernel whose working directory is ``directory``,
+    storing outputs and widget state in ``nb``; returns the wall time in seconds."""
     started = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    seconds = time.perf_counter() - started
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(directory)}}).execute()
+    return time.perf_counter() - started
+
+
+def write(nb: nbformat.NotebookNode, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".ipynb.part")
     nbformat.write(nb, tmp)
     os.replace(tmp, out)  # a failed or interrupted run never leaves a half-written notebook
+
+
+def execute(path: Path, out: Path, timeout: int) -> float:
+    nb = nbformat.read(path, as_version=4)
+    seconds = run(nb, path.parent, timeout)
+    write(nb, out)
     return seconds
 
 

@@ -21,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import execute_notebooks  # the same kernel set-up as `make execute`
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,14 +46,12 @@ def run(path: Path, seeds: int, out_dir: Path, timeout: int) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
     nb.cells.insert(first + 1, nbformat.v4.new_code_cell(OVERRIDE.format(n=seeds)))
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    execute_notebooks.run(nb, path.parent, timeout)
     try:
         out = out_dir / path.resolve().relative_to(ROOT)
     except ValueError:  # a notebook outside the book
         out = out_dir / path.name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, out)
+    execute_notebooks.write(nb, out)
     lines = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
