@@ -6,8 +6,9 @@
 A claim such as "dropout beats the plain network on every seed" is decided on the few seeds the
 quick size trains (usually 3). Training is reproducible on one machine but not across machines
 (most likely because the math libraries' kernels differ per CPU), so on another machine each seed
-follows a slightly different path. A claim whose verdict holds on many more seeds will hold there too; one that fails
-on some of them is decided by luck and should be restated or given a stronger experiment.
+follows a slightly different path. A claim whose verdict holds on many more seeds will hold there
+too; one that fails on some of them is decided by luck and should be restated or given a stronger
+experiment.
 
 Each notebook is executed in a fresh kernel with one extra cell after its first code cell, which
 makes ``tw.sizes`` return ``seeds = N`` for every experiment (seeds 0 .. N-1, the first ones being
