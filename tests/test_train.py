@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import trainwell as tw
-from trainwell.train import History, evaluate, fit, repeat
+from trainwell.train import Callback, EarlyStopping, History, LRScheduler, Record, evaluate, fit, repeat
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) + (
     ["mps"] if torch.backends.mps.is_available() else [])
@@ -50,10 +50,10 @@ def test_same_seed_same_result_different_seed_different_order():
     assert h1.step_loss != h3.step_loss
 
 
-def test_after_step_sees_every_step_and_penalty_shrinks_weights():
-    steps = []
-    train_once(after_step=lambda step, model: steps.append(step))
-    assert steps == list(range(1, 26))
+def test_a_step_callback_sees_every_step_and_penalty_shrinks_weights():
+    record = Record(lambda state: state.step)
+    train_once(callbacks=[record])
+    assert record.values == record.at == list(range(1, 26))
     plain, _ = train_once()
     shrunk, _ = train_once(penalty=lambda m: 1.0 * sum((p ** 2).sum() for p in m.parameters()))
     norm = lambda m: sum(float((p.detach() ** 2).sum()) for p in m.parameters())  # noqa: E731
@@ -65,19 +65,110 @@ def test_early_stopping_restores_the_best_epoch():
     data = blobs(shuffle_labels=True)  # labels are noise: validation loss gets worse as it memorizes
     model = tw.models.mlp([5, 256, 2])
     hist = fit(model, data, optimizer=lambda p: torch.optim.Adam(p, lr=1e-2), epochs=200, batch_size=16,
-               patience=3, progress=False)
-    assert hist.stopped_early and len(hist.epochs) < 200
+               callbacks=[EarlyStopping(patience=3)], progress=False)
+    assert hist.stopped_early and len(hist.epochs) < 200 and "early stopping" in hist.stop_reason
     assert len(hist.epochs) == hist.best_epoch + 3
     best = hist.epochs[hist.best_epoch - 1]["val_loss"]
     assert best == min(hist.metric("val_loss"))
     assert evaluate(model, data.X_val, data.y_val)["loss"] == pytest.approx(best, rel=1e-6)
 
 
+def test_early_stopping_without_restore_keeps_the_last_parameters():
+    torch.manual_seed(0)
+    data = blobs(shuffle_labels=True)
+    model = tw.models.mlp([5, 256, 2])
+    hist = fit(model, data, optimizer=lambda p: torch.optim.Adam(p, lr=1e-2), epochs=200, batch_size=16,
+               callbacks=[EarlyStopping(patience=3, restore_best=False)], progress=False)
+    last = hist.epochs[-1]["val_loss"]
+    assert last > min(hist.metric("val_loss"))
+    assert evaluate(model, data.X_val, data.y_val)["loss"] == pytest.approx(last, rel=1e-6)
+
+
+def test_same_seed_same_history_with_dropout_and_augmentation_whatever_ran_between():
+    """fit(seed=s) fixes the mini-batch order, the dropout masks and the augmentation's draws."""
+    data = blobs()
+
+    def run():
+        torch.manual_seed(11)  # the same initialization
+        model = tw.models.mlp([5, 32, 2], hidden_dropout=0.5, input_dropout=0.2)
+        jitter = lambda x: x + 0.3 * torch.randn_like(x)  # noqa: E731  (augmentation from torch's RNG)
+        return fit(model, data, optimizer=sgd(), epochs=4, batch_size=32, transform=jitter, seed=3,
+                   progress=False)
+
+    first = run()
+    torch.rand(1000)  # unrelated random draws in between
+    np.random.rand(10)
+    second = run()
+    assert first.step_loss == second.step_loss
+    assert first.epochs[-1]["val_loss"] == second.epochs[-1]["val_loss"]
+    model = tw.models.mlp([5, 8, 2], hidden_dropout=0.5)
+    state = torch.random.get_rng_state()
+    fit(model, data, optimizer=sgd(), epochs=1, progress=False)
+    assert torch.equal(state, torch.random.get_rng_state())  # fit leaves the global generator as it was
+    torch.manual_seed(11)
+    other = fit(tw.models.mlp([5, 32, 2], hidden_dropout=0.5, input_dropout=0.2), data, optimizer=sgd(),
+                epochs=4, batch_size=32, seed=4, progress=False)
+    assert other.step_loss != first.step_loss
+
+
+def test_transform_changes_the_training_batches_only():
+    seen = []
+
+    def spy(x):
+        seen.append(x.shape[0])
+        return x
+
+    train_once(transform=spy)
+    assert sum(seen) == 5 * 160  # every training example once per epoch; evaluation is not transformed
+    with pytest.raises(ValueError, match="transform must return a tensor with the batch's 32 examples"):
+        train_once(transform=lambda x: x[:1])
+
+
+def test_learning_rate_schedules_plug_in():
+    torch.manual_seed(0)
+    model = tw.models.mlp([5, 8, 2])
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    fit(model, blobs(), optimizer=opt, epochs=3, progress=False, callbacks=[sched], device="cpu")
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 3)
+    lrs = Record(lambda state: state.optimizer.param_groups[0]["lr"])
+    fit(tw.models.mlp([5, 8, 2]), blobs(), optimizer=sgd(0.1), epochs=1, batch_size=32, progress=False,
+        callbacks=[LRScheduler(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.9), per="step"), lrs])
+    assert lrs.values == pytest.approx([0.1 * 0.9 ** k for k in range(1, 6)])
+    other = torch.optim.SGD(tw.models.mlp([5, 2]).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="attached to another optimizer"):
+        fit(model, blobs(), optimizer=sgd(), epochs=1, progress=False,
+            callbacks=[torch.optim.lr_scheduler.StepLR(other, 1)])
+
+
+def test_a_callback_can_stop_training():
+    class StopAtSeven(Callback):
+        def on_step_end(self, state):
+            if state.step == 7:
+                state.stop("seven steps are enough")
+
+    hist = fit(tw.models.mlp([5, 2]), blobs(), optimizer=sgd(), epochs=10, batch_size=32, progress=False,
+               callbacks=[StopAtSeven()])
+    assert len(hist.step_loss) == 7 and hist.stop_reason == "seven steps are enough"
+    assert len(hist.epochs) == 2  # 5 steps per epoch: the interrupted second epoch is evaluated too
+
+
+def test_optimizer_of_another_model_and_regression_shapes_are_rejected():
+    other = tw.models.mlp([5, 2])
+    with pytest.raises(ValueError, match="not the model's parameters"):
+        fit(tw.models.mlp([5, 2]), blobs(), optimizer=torch.optim.SGD(other.parameters(), lr=0.1), epochs=1,
+            progress=False)
+    reg = blobs()
+    reg.y_train, reg.y_val = reg.y_train.float(), reg.y_val.float()
+    with pytest.raises(ValueError, match="would broadcast"):
+        fit(tw.models.mlp([5, 1]), reg, optimizer=sgd(), epochs=1, loss="mse", progress=False)
+
+
 def test_divergence_is_detected():
     torch.manual_seed(0)
     model = tw.models.mlp([5, 16, 2])
     hist = fit(model, blobs(), optimizer=sgd(lr=1e30), epochs=5, progress=False)
-    assert hist.diverged and len(hist.epochs) < 5
+    assert hist.diverged and len(hist.epochs) < 5 and "became" in hist.stop_reason
     assert "diverged" in repr(hist) or not hist.epochs
 
 
@@ -132,8 +223,8 @@ def test_default_device_is_the_one_setup_chose(monkeypatch):
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"epochs": 0}, ValueError, "Invalid epochs: 0"),
     ({"batch_size": -1}, ValueError, "Invalid batch_size: -1"),
-    ({"monitor": "loss"}, ValueError, "allowed: 'val_loss', 'val_acc'"),
-    ({"patience": 0}, ValueError, "Invalid patience: 0"),
+    ({"callbacks": [EarlyStopping], }, TypeError, "Callback objects"),
+    ({"callbacks": EarlyStopping(3)}, TypeError, "a list of callbacks"),
     ({"loss": "hinge"}, ValueError, "allowed: 'cross_entropy', 'mse'"),
     ({"optimizer": 0.1}, TypeError, "torch.optim.Optimizer"),
 ])
@@ -141,6 +232,13 @@ def test_bad_arguments(kwargs, error, match):
     args = {"optimizer": sgd(), "epochs": 1, "progress": False, **kwargs}
     with pytest.raises(error, match=match):
         fit(tw.models.mlp([5, 2]), blobs(), **args)
+
+
+def test_early_stopping_arguments():
+    with pytest.raises(ValueError, match="allowed: 'val_loss', 'val_acc'"):
+        EarlyStopping(3, monitor="loss")
+    with pytest.raises(ValueError, match="Invalid patience: 0"):
+        EarlyStopping(0)
 
 
 def test_bad_data():
@@ -169,10 +267,10 @@ def test_history_metric_plot_and_repeat():
 
 def test_max_steps_ends_mid_epoch():
     torch.manual_seed(0)
-    seen = []
+    record = Record(lambda state: state.step)
     hist = fit(tw.models.mlp([5, 8, 2]), blobs(), optimizer=sgd(), epochs=100, batch_size=32, max_steps=12,
-               after_step=lambda step, model: seen.append(step), progress=False)
-    assert seen == list(range(1, 13)) and len(hist.step_loss) == 12
+               callbacks=[record], progress=False)
+    assert record.values == list(range(1, 13)) and len(hist.step_loss) == 12
     assert len(hist.epochs) == 3  # 5 steps per epoch: two full epochs and a partial third
     with pytest.raises(ValueError, match="Invalid max_steps: 0"):
         fit(tw.models.mlp([5, 2]), blobs(), optimizer=sgd(), epochs=1, max_steps=0)

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 OVERRIDE = """\
 import trainwell as _tw
-_quick_sizes = _tw.config.sizes
+_quick_sizes = _tw.size_table.sizes
 
 
 def _more_seeds(experiment, _n={n}):

@@ -2,32 +2,46 @@
 
     import trainwell as tw
     tw.setup()                                   # seed, device, figure style: one line of report
-    data = tw.data.load("digits")                # offline, deterministic splits
-    model = tw.models.mlp([64, 128, 10])
-    hist = tw.train.fit(model, data, optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=10)
+    data = tw.data.load("mnist5k")               # real data, offline, deterministic splits
+    model = tw.models.mlp([784, 128, 10])
+    hist = tw.train.fit(model, data, optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=10,
+                        callbacks=[tw.train.EarlyStopping(patience=3)])
     tw.check("two sides of a claim agree", lhs, rhs, atol=1e-12)
+
+The map. Base modules (they import no part): config (seeding, device, setup), size_table (every
+experiment's quick and full sizes), data (datasets, offline first), models (every network builder,
+eval_mode), metrics (the one way a model is scored), train (fit, its callbacks, repeat), checks
+(verification lines), plot, widgets, show. One subpackage per part, each with small algorithm
+modules and an ``experiments`` module on top, importing only base modules: regularization (Part I),
+dropout (II), batchnorm (III), optim (IV); together (V) alone may combine the parts.
 """
 from . import (
-               batchnorm,
-               bn_experiments,
-               checks,
-               config,
-               data,
-               dropout,
-               dropout_experiments,
-               models,
-               plot,
-               train,
-               widgets,
+    batchnorm,
+    checks,
+    config,
+    data,
+    dropout,
+    metrics,
+    models,
+    optim,
+    plot,
+    regularization,
+    size_table,
+    together,
+    train,
+    widgets,
 )
 from .checks import check, check_answer, check_true
-from .config import device, module_device, seed_everything, setup, size, sizes
+from .config import device, module_device, seed_everything, setup
+from .models import eval_mode, train_mode
 from .show import show, source
+from .size_table import size, sizes
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "batchnorm", "bn_experiments", "check", "check_answer", "check_true", "checks", "config",
-    "data", "device", "dropout", "dropout_experiments", "models", "module_device", "plot", "seed_everything",
-    "setup", "show", "size", "sizes", "source", "train", "widgets",
+    "batchnorm", "check", "check_answer", "check_true", "checks", "config", "data", "device",
+    "dropout", "eval_mode", "metrics", "models", "module_device", "optim", "plot", "regularization",
+    "seed_everything", "setup", "show", "size", "size_table", "sizes", "source", "together", "train",
+    "train_mode", "widgets",
 ]

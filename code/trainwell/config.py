@@ -1,64 +1,17 @@
-"""Seeding, device choice, the one plotting style, and the size switch (quick vs full).
+"""Seeding, device choice and the one line every notebook starts with, ``tw.setup()``.
 
-Every notebook starts with ``tw.setup()``. Sizes live here, in one table, so that notebooks never
-branch on the size themselves: a notebook asks ``tw.sizes("using.digits_mlp")`` and gets the
-settings for the size selected by the environment variable ``TRAINWELL_SIZE``.
+The sizes of the experiments (quick or full) live in :mod:`trainwell.size_table`.
 """
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
-from types import MappingProxyType, SimpleNamespace
 
 import numpy as np
 import torch
 
 from ._validate import check_choice, check_int
-
-#: Name of the environment variable that selects the size of every experiment.
-SIZE_ENV = "TRAINWELL_SIZE"
-#: The allowed sizes: ``quick`` (the default; what the website shows, each notebook at most two
-#: minutes on a 2-core CPU) and ``full`` (paper-scale steps and data, meant for a GPU).
-SIZES_ALLOWED = ("quick", "full")
-
-# One entry per experiment, named "<notebook>.<experiment>". Both sizes must define the same keys.
-_SIZES: dict[str, dict[str, dict]] = {
-    "using.digits_mlp": {
-        "quick": {"epochs": 30, "batch_size": 64, "hidden": 128, "seeds": 3},
-        "full": {"epochs": 200, "batch_size": 64, "hidden": 512, "seeds": 10},
-    },
-}
-SIZE_TABLE = MappingProxyType(_SIZES)
-
-
-def size() -> str:
-    """Return the selected size, ``"quick"`` unless ``TRAINWELL_SIZE`` says ``"full"``."""
-    value = os.environ.get(SIZE_ENV, "quick").strip().lower() or "quick"
-    if value not in SIZES_ALLOWED:
-        raise ValueError(f"Invalid {SIZE_ENV}={value!r} (allowed: 'quick', 'full')")
-    return value
-
-
-def sizes(experiment: str) -> SimpleNamespace:
-    """Settings of ``experiment`` at the selected size, as attributes (``s.epochs``, ``s.seeds``...).
-
-    >>> s = sizes("using.digits_mlp")   # doctest: +SKIP
-    >>> s.epochs
-    30
-    """
-    if experiment not in _SIZES:
-        known = ", ".join(sorted(_SIZES))
-        raise KeyError(f"Unknown experiment {experiment!r} (known: {known})")
-    return SimpleNamespace(**_SIZES[experiment][size()])
-
-
-def register_sizes(experiment: str, *, quick: dict, full: dict) -> None:
-    """Add an experiment's two sizes to the table (used by the package's topic modules)."""
-    if set(quick) != set(full):
-        raise ValueError(f"quick and full sizes of {experiment!r} must have the same keys, "
-                         f"got {sorted(quick)} and {sorted(full)}")
-    _SIZES[experiment] = {"quick": dict(quick), "full": dict(full)}
+from .size_table import size
 
 
 def pick_device(prefer: str | None = None) -> torch.device:

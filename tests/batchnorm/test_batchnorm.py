@@ -406,7 +406,7 @@ def test_algorithm2_and_folding_errors():
         bn.fold_into_linear(linear, bn.BatchNorm1d(5))
     with pytest.raises(ValueError, match=r"bn.num_features = 4 does not match the 6 outputs of the conv"):
         bn.fold_into_conv2d(nn.Conv2d(3, 6, 3), nn.BatchNorm2d(4))
-    with pytest.raises(TypeError, match=r"bn must be a trainwell BatchNorm or nn.BatchNorm1d/2d, got Layer"):
+    with pytest.raises(TypeError, match=r"bn must be a batch-norm layer .*, got LayerNorm"):
         bn.fold_into_linear(linear, nn.LayerNorm(4))
     with pytest.raises(TypeError, match=r"conv must be an nn.Conv2d, got Linear"):
         bn.fold_into_conv2d(linear, nn.BatchNorm2d(4))

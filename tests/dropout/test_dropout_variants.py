@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from trainwell import dropout_experiments as dx
 from trainwell.data import load
+from trainwell.dropout import experiments as dx
 
 
 @pytest.fixture(scope="module")

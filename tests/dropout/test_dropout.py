@@ -173,7 +173,7 @@ def test_bad_inputs(call, match):
 
 def test_inference_rules_run_scores_every_rule():
     from trainwell import data
-    from trainwell import dropout_experiments as dx
+    from trainwell.dropout import experiments as dx
 
     digits = data.load("digits").subset_train(300)
     r = dx.inference_rules_run(digits, seed=0, hidden=(3, 3), epochs=2, ks=(1, 4), mc_repeats=2)
@@ -226,34 +226,6 @@ def test_boosting_forward_is_the_mean_network_with_gradients_of_kept_units_only(
         dp.BoostingMLP([5, 6, 3], keep_input=0.8)
 
 
-def test_max_norm_projection():
-    torch.manual_seed(0)
-    net = dp.noisy_mlp([4, 8, 3])
-    with torch.no_grad():
-        net[0].weight.mul_(10)
-    small = net[2].weight.clone()
-    dp.max_norm_(net, 1.5)
-    assert net[0].weight.norm(dim=1).max().item() <= 1.5 + 1e-6
-    assert torch.allclose(net[0].weight.norm(dim=1), torch.full((8,), 1.5))
-    norms = small.norm(dim=1)
-    torch.testing.assert_close(net[2].weight, small * torch.clamp(1.5 / norms, max=1.0).unsqueeze(1))
-    with pytest.raises(ValueError, match="Invalid c: 0.0"):
-        dp.max_norm_(net, 0.0)
-
-
-def test_additive_noise_and_noisy_mlp():
-    torch.manual_seed(0)
-    layer = dp.AdditiveGaussianNoise(0.5)
-    noise = layer.train()(torch.zeros(N))
-    assert abs(noise.mean().item()) <= 5 * 0.5 / math.sqrt(N)
-    assert abs(noise.var().item() - 0.25) <= 5 * 0.25 * math.sqrt(2 / (N - 1))
-    assert torch.equal(layer.eval()(torch.ones(3)), torch.ones(3))
-    net = dp.noisy_mlp([4, 6, 6, 2], lambda: dp.Dropout(0.5), linear=lambda a, b: dp.DropConnectLinear(a, b))
-    assert [type(m).__name__ for m in net] == ["DropConnectLinear", "ReLU", "Dropout"] * 2 + ["Linear"]
-    with pytest.raises(ValueError, match="Invalid sigma"):
-        dp.AdditiveGaussianNoise(-1.0)
-
-
 def test_stochastic_pooling():
     g = torch.Generator().manual_seed(0)
     x = torch.relu(torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64))
@@ -277,33 +249,9 @@ def test_stochastic_pooling():
         dp.StochasticPool2d(3)(x)
 
 
-def test_activity_l1_penalty_is_the_mean_summed_relu_activity():
-    from trainwell import dropout_experiments as dx
-
-    torch.manual_seed(0)
-    net = dp.MaskedMLP([5, 7, 4, 3], keep_hidden=0.5).double()
-    penalty = dx.ActivityL1(net, 0.1)
-    with pytest.raises(RuntimeError, match="no forward pass"):
-        penalty(net)
-    x = torch.randn(6, 5, dtype=torch.float64)
-    net.eval()(x)  # no masks in eval mode, so both layers' activities can be recomputed by hand
-    h1 = torch.relu(net.layers[0](x))
-    h2 = torch.relu(net.layers[1](h1))
-    torch.testing.assert_close(penalty(net), 0.1 * (h1.sum(1).mean() + h2.sum(1).mean()))
-    net.train()(x)  # in training the first layer's activity is taken before its mask is applied
-    torch.testing.assert_close(torch.relu(penalty._latest[0]), h1)
-    penalty.remove()
-    net(x)
-    assert not penalty._latest and not net.layers[0]._forward_hooks
-    with pytest.raises(TypeError, match="needs a MaskedMLP"):
-        dx.ActivityL1(torch.nn.Linear(2, 2), 0.1)
-    with pytest.raises(ValueError, match="Invalid alpha"):
-        dx.ActivityL1(net, -1.0)
-
-
 def test_train_scored_applies_max_norm_and_the_activity_penalty():
     from trainwell import data
-    from trainwell import dropout_experiments as dx
+    from trainwell.dropout import experiments as dx
 
     digits = data.load("digits").subset_train(128)
     make = lambda: dp.MaskedMLP([64, 32, 10], keep_hidden=1.0)  # noqa: E731
@@ -320,7 +268,7 @@ def test_train_scored_applies_max_norm_and_the_activity_penalty():
 
 def test_chapter_runs_return_their_shapes():
     from trainwell import data
-    from trainwell import dropout_experiments as dx
+    from trainwell.dropout import experiments as dx
 
     small = data.load("mnist1d").subset_train(96, seed=0)
     bag = dx.ensemble_comparison_run(small, seed=0, hidden=8, epochs=2, k=3)
@@ -332,5 +280,5 @@ def test_chapter_runs_return_their_shapes():
     assert len(reg) == 6 and all(len(v["val_loss"]) == 2 for v in reg.values())
     sweep = dx.size_sweep_run(small, seed=0, sizes=(32, 96), steps=3, hidden=8)
     assert sweep["plain"].shape == (2, 2) and list(sweep["sizes"]) == [32, 96]
-    best = sweep["dropout best step"]
+    best = sweep["best_step"]["dropout"]
     assert best.shape == (2,) and (best >= 1).all() and (best <= 3).all()  # within the budget of 3 updates

