@@ -94,7 +94,7 @@ _ENTRIES = [
                  "learning_rates": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)}),
     _entry("batchnorm.figure1", "batchnorm/figure1",
            "the paper's Figure 1: 3x100 sigmoid MLP on MNIST with and without BN",
-           quick={"steps": 6000, "eval_every": 200, "seeds": 3},
+           quick={"steps": 3000, "eval_every": 100, "seeds": 3},
            full={"steps": 50000, "eval_every": 500, "seeds": 5}),
     _entry("batchnorm.regularization", "batchnorm/beyond",
            "batch norm, dropout and both as regularizers",
