@@ -284,3 +284,23 @@ def test_drop_last_skips_the_short_batch():
     assert len(hist.step_loss) == 2
     with pytest.raises(ValueError, match="leaves no mini-batch"):
         fit(tw.models.mlp([5, 2]), data, optimizer=sgd(), epochs=1, batch_size=100, drop_last=True)
+
+
+def test_progress_bars_follow_the_environment_unless_asked(monkeypatch):
+    from trainwell.train import progress_enabled
+
+    monkeypatch.setenv("TRAINWELL_PROGRESS", "0")
+    assert progress_enabled() is False and progress_enabled(True) is True
+    monkeypatch.setenv("TRAINWELL_PROGRESS", "1")
+    assert progress_enabled() is True and progress_enabled(False) is False
+    monkeypatch.delenv("TRAINWELL_PROGRESS")
+    assert progress_enabled() is True  # a live reader sees bars by default
+    monkeypatch.setenv("TRAINWELL_PROGRESS", "yes")
+    with pytest.raises(ValueError, match="TRAINWELL_PROGRESS must be 0 or 1, got 'yes'"):
+        progress_enabled()
+    monkeypatch.setenv("TRAINWELL_PROGRESS", "0")
+    model = tw.models.mlp([5, 2])
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(TypeError, match="progress must be True, False or None, got 'no'"):
+        fit(model, blobs(), optimizer=sgd(), epochs=1, progress="no")
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))  # nothing trained

@@ -6,6 +6,8 @@
 The stored outputs are what the website shows and what nbval compares, so they are always made at
 the quick size. With TRAINWELL_SIZE=full the executed notebooks go to --output-dir instead (default
 _build/full/), leaving the stored ones untouched. Widget state is saved so the site can render it.
+Progress bars are turned off in the kernels (``TRAINWELL_PROGRESS=0``): a bar is for a reader
+watching a live run, and a stored one is a frozen widget on the page.
 Prints the wall time of each notebook and the total.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(nb: nbformat.NotebookNode, directory: Path, timeout: int) -> float:
     """Execute ``nb`` top to bottom in a fresh kernel whose working directory is ``directory``,
     storing outputs and widget state in ``nb``; returns the wall time in seconds."""
+    os.environ["TRAINWELL_PROGRESS"] = "0"  # inherited by the kernel nbclient starts
     started = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                    resources={"metadata": {"path": str(directory)}}).execute()
@@ -40,6 +43,7 @@ def write(nb: nbformat.NotebookNode, out: Path) -> None:
 
 def execute(path: Path, out: Path, timeout: int) -> float:
     nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("widgets", None)  # the state of an earlier run's widgets, not this one's
     seconds = run(nb, path.parent, timeout)
     write(nb, out)
     return seconds

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -272,7 +273,8 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
         penalty: Callable[[nn.Module], torch.Tensor] | None = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         callbacks: Sequence = (), max_steps: int | None = None, drop_last: bool = False, seed: int = 0,
-        device: torch.device | str | None = None, progress: bool = True, desc: str = "training") -> History:
+        device: torch.device | str | None = None, progress: bool | None = None,
+        desc: str = "training") -> History:
     """Train ``model`` on ``data.X_train, data.y_train`` with mini-batch updates; return a :class:`History`.
 
     - ``optimizer``: a ``torch.optim.Optimizer`` built on ``model.parameters()``, or a function
@@ -290,6 +292,10 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
       augmentation), which is seeded from ``seed`` for the run and put back as it was afterwards. Two
       runs of one model with one seed give identical histories whatever ran before or between them.
 
+    - ``progress``: show a progress bar; ``None`` (the default) shows one unless the environment
+      sets ``TRAINWELL_PROGRESS=0``, as the book's stored runs and tests do (a bar is for a reader
+      watching a live run, not for a page).
+
     A non-finite training loss, or a non-finite metric after an epoch, ends training with
     ``history.diverged = True`` and the reason in ``history.stop_reason``.
     """
@@ -298,6 +304,7 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     seed = check_int("seed", seed, minimum=0, maximum=2**63 - 1)
+    progress_enabled(progress)  # a bad value fails here, before anything is trained
     if max_steps is not None:
         max_steps = check_int("max_steps", max_steps, minimum=1)
     for name, fn in (("penalty", penalty), ("transform", transform)):
@@ -424,15 +431,29 @@ def _penalty(penalty, model: nn.Module) -> torch.Tensor:
     return value.reshape(())
 
 
-def _progress(iterable, enabled: bool, desc: str, unit: str = "epoch"):
-    if not enabled:
+def progress_enabled(progress: bool | None = None) -> bool:
+    """Whether to show a progress bar: ``progress`` when it is given, otherwise yes unless the
+    environment variable ``TRAINWELL_PROGRESS`` is ``0`` (``tools/execute_notebooks.py`` and the
+    tests set it, so no frozen bar is stored in a notebook or compared by nbval)."""
+    if progress is not None:
+        if not isinstance(progress, bool):
+            raise TypeError(f"progress must be True, False or None, got {progress!r}")
+        return progress
+    setting = os.environ.get("TRAINWELL_PROGRESS", "1").strip()
+    if setting not in ("0", "1"):
+        raise ValueError(f"TRAINWELL_PROGRESS must be 0 or 1, got {setting!r}")
+    return setting == "1"
+
+
+def _progress(iterable, enabled: bool | None, desc: str, unit: str = "epoch"):
+    if not progress_enabled(enabled):
         return iterable
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, unit=unit, leave=False)
 
 
-def repeat(run: Callable[[int], object], seeds: Sequence[int], *, progress: bool = True,
+def repeat(run: Callable[[int], object], seeds: Sequence[int], *, progress: bool | None = None,
            desc: str = "seeds") -> list:
     """``[run(seed) for seed in seeds]`` with torch, NumPy and Python seeded before each run."""
     if not callable(run):

@@ -1,0 +1,45 @@
+"""What the notebooks show a reader: no test-runner markers and no internal labels in their code.
+
+nbval's instructions go in cell tags (``nbval-ignore-output``), which the page does not show; a
+``[check]`` line states its claim in words, so the equation labels of the text (``do-shift``,
+``bn-ema``, ...) stay out of the strings a reader sees printed.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+LABEL_IN_STRING = re.compile(r"""["'][^"'\n]*\((?:do|bn|using|reg|opt)-[a-z0-9-]+\)""")
+
+
+def code_cells(path: Path):
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def problems(cells) -> list[str]:
+    found = []
+    for i, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        if "NBVAL_" in source:
+            found.append(f"code cell {i}: an nbval comment marker (use the cell tag instead)")
+        for match in LABEL_IN_STRING.findall(source):
+            found.append(f"code cell {i}: an internal label in a printed string: {match}")
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "book")))
+def test_no_runner_markers_or_internal_labels_on_the_page(path):
+    assert not problems(code_cells(path))
+
+
+def test_the_source_check_can_fail():
+    bad = [{"source": ["# NBVAL_IGNORE_OUTPUT\n", "x = 1"]},
+           {"source": ['tw.check("(do-shift) Var[y] = v", a, b)']}]
+    found = problems(bad)
+    assert len(found) == 2 and "nbval comment" in found[0] and "(do-shift)" in found[1]
+    assert not problems([{"source": ["var = v + m**2  # the formula (do-shift)"]}])
