@@ -59,6 +59,18 @@ def forward_backward(layer, x, grad):
     return y.detach(), x.grad
 
 
+def same_step(ours, ref, x, grad, dtype, affine):
+    """One forward and backward pass through both layers: outputs, input gradients and (if affine)
+    parameter gradients agree."""
+    y, gx = forward_backward(ours, x, grad)
+    y_ref, gx_ref = forward_backward(ref, x, grad)
+    close(y, y_ref, dtype)
+    close(gx, gx_ref, dtype)
+    if affine:
+        close(ours.weight.grad, ref.weight.grad, dtype)
+        close(ours.bias.grad, ref.bias.grad, dtype)
+
+
 # --------------------------------------------------------------------------------------------------
 # The layer against nn.BatchNorm1d / nn.BatchNorm2d
 
@@ -74,13 +86,7 @@ def test_layer_matches_pytorch_train_then_eval(shape, momentum, affine, track, d
         x, grad = batch(shape, dtype, seed=10 + step), batch(shape, dtype, seed=20 + step)
         for layer in (ours, ref):
             layer.zero_grad()
-        y, gx = forward_backward(ours, x, grad)
-        y_ref, gx_ref = forward_backward(ref, x, grad)
-        close(y, y_ref, dtype)
-        close(gx, gx_ref, dtype)
-        if affine:
-            close(ours.weight.grad, ref.weight.grad, dtype)
-            close(ours.bias.grad, ref.bias.grad, dtype)
+        same_step(ours, ref, x, grad, dtype, affine)
         if track:
             close(ours.running_mean, ref.running_mean, dtype)
             close(ours.running_var, ref.running_var, dtype)
@@ -94,13 +100,7 @@ def test_layer_matches_pytorch_train_then_eval(shape, momentum, affine, track, d
     for layer in (ours, ref):
         layer.zero_grad()
     x, grad = batch(shape, dtype, seed=30), batch(shape, dtype, seed=31)
-    y, gx = forward_backward(ours, x, grad)
-    y_ref, gx_ref = forward_backward(ref, x, grad)
-    close(y, y_ref, dtype)
-    close(gx, gx_ref, dtype)
-    if affine:
-        close(ours.weight.grad, ref.weight.grad, dtype)
-        close(ours.bias.grad, ref.bias.grad, dtype)
+    same_step(ours, ref, x, grad, dtype, affine)
     if track:  # eval leaves the running statistics alone
         assert int(ours.num_batches_tracked) == 3
 

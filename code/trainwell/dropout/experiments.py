@@ -49,8 +49,6 @@ def _threads(n: int):
         torch.set_num_threads(before)
 
 
-
-
 @one_thread
 def inference_rules_run(data, *, seed: int, hidden=(8, 8), epochs: int = 60, ks=(1, 10, 100),
                         mc_repeats: int = 5, keep: float = 0.5) -> dict:
