@@ -2,7 +2,8 @@
 
 nbval's instructions go in cell tags (``nbval-ignore-output``), which the page does not show; a
 ``[check]`` line states its claim in words, so the equation labels of the text (``do-shift``,
-``bn-ema``, ...) stay out of the strings a reader sees printed.
+``bn-ema``, ...) stay out of the strings a reader sees printed. Code lines fit the website's text
+column (99 characters; ``tools/format_notebooks.py`` reformats the cells that do not).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+WIDTH = 99  # characters of code the text column shows at 1280 px (_static/trainwell.css)
 LABEL_IN_STRING = re.compile(r"""["'][^"'\n]*\((?:do|bn|using|reg|opt)-[a-z0-9-]+\)""")
 
 
@@ -29,6 +31,9 @@ def problems(cells) -> list[str]:
             found.append(f"code cell {i}: an nbval comment marker (use the cell tag instead)")
         for match in LABEL_IN_STRING.findall(source):
             found.append(f"code cell {i}: an internal label in a printed string: {match}")
+        for line in source.splitlines():
+            if len(line) > WIDTH:
+                found.append(f"code cell {i}: a {len(line)}-character line scrolls sideways: {line[:60]}")
     return found
 
 
@@ -39,7 +44,9 @@ def test_no_runner_markers_or_internal_labels_on_the_page(path):
 
 def test_the_source_check_can_fail():
     bad = [{"source": ["# NBVAL_IGNORE_OUTPUT\n", "x = 1"]},
-           {"source": ['tw.check("(do-shift) Var[y] = v", a, b)']}]
+           {"source": ['tw.check("(do-shift) Var[y] = v", a, b)']},
+           {"source": ["x = 1\n", "y = " + "1 + " * 30 + "1"]}]
     found = problems(bad)
-    assert len(found) == 2 and "nbval comment" in found[0] and "(do-shift)" in found[1]
+    assert len(found) == 3 and "nbval comment" in found[0] and "(do-shift)" in found[1]
+    assert "125-character line" in found[2]
     assert not problems([{"source": ["var = v + m**2  # the formula (do-shift)"]}])
