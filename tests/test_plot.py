@@ -52,3 +52,57 @@ def test_image_browser_links_slider_and_pages():
         tw.widgets.image_browser(np.random.rand(3, 64), [0, 1], shape=(8, 8))
     with pytest.raises(ValueError, match="as \\(7, 7\\)"):
         tw.widgets.image_browser(np.random.rand(3, 64), [0, 1, 2], shape=(7, 7))
+
+
+def test_style_cycles_line_styles_with_colours():
+    tw.plot.use_style()
+    cycle = mpl.rcParams["axes.prop_cycle"].by_key()
+    assert len(set(map(str, cycle["linestyle"]))) == len(cycle["color"]) == len(tw.plot.COLORS)
+    assert mpl.rcParams["xtick.labelsize"] >= 9 and mpl.rcParams["legend.fontsize"] >= 9
+
+
+def test_figure_is_column_wide_and_refuses_three_across():
+    import matplotlib.pyplot as plt
+
+    fig, axes = tw.plot.figure(2, 2)
+    assert fig.get_size_inches()[0] == tw.plot.WIDTH and axes.shape == (2, 2)
+    assert tw.plot.WIDTH * tw.plot.DPI <= 800  # the text column at 1280 px (tests/test_site.py)
+    with pytest.raises(ValueError, match="ncols=3 puts more than 2 panels across"):
+        tw.plot.figure(1, 3)
+    with pytest.raises(ValueError, match="nrows must be a positive integer, got 0"):
+        tw.plot.figure(0)
+    with pytest.raises(ValueError, match=r"height must be in \(0, 12\] inches, got -1"):
+        tw.plot.figure(height=-1)
+    plt.close("all")
+
+
+def test_log_axis_labels_plain_numbers_at_the_given_ticks():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([2, 4, 8, 64], [1, 2, 3, 4])
+    tw.plot.log_axis(ax, "x", ticks=[2, 4, 8, 64], base=2)
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4", "8", "64"]
+    assert ax.xaxis.get_minor_locator()() == []
+    fig2, ax2 = plt.subplots()
+    ax2.plot([1, 2, 3], [0.35, 0.5, 0.9])
+    tw.plot.log_axis(ax2, "y")
+    fig2.canvas.draw()
+    minor = [t.get_text() for t in ax2.get_yticklabels(minor=True) if t.get_text()]
+    assert "0.5" in minor and not any("10^" in t or "times" in t for t in minor)
+    with pytest.raises(ValueError, match="axis must be 'x' or 'y', got 'z'"):
+        tw.plot.log_axis(ax, "z")
+    with pytest.raises(ValueError, match="ticks must be positive numbers"):
+        tw.plot.log_axis(ax, "x", ticks=[0, 1])
+    plt.close("all")
+
+
+def test_seed_band_says_what_its_rows_are():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    line = tw.plot.seed_band(ax, [0, 1], np.zeros((9, 2)), label="MC", runs_are="3 networks x 3 draws",
+                             linestyle=":")
+    assert line.get_label() == "MC (3 networks x 3 draws)" and line.get_linestyle() == ":"
+    plt.close(fig)

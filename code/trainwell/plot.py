@@ -1,4 +1,11 @@
-"""``tw.plot``: the book's one figure style, training curves, several-seed bands and image grids."""
+"""``tw.plot``: the book's one figure style, training curves, several-seed bands and image grids.
+
+The house style (issue 11): every figure is drawn :data:`WIDTH` inches wide at :data:`DPI`, which is
+the website's text column at 1280 px, so it is shown at 100% and its 9-10 pt text stays 9-10 pt on
+the page; at most two panels sit side by side (:func:`figure` refuses three: stack them or use a
+2x2 grid); notebooks render PNGs at twice the resolution for high-DPI screens; and the line styles
+cycle together with the colours, so curves stay apart in greyscale and where two coincide.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,20 +14,33 @@ import numpy as np
 
 #: The book's colours, in the order curves are drawn (colour-blind safe, after Okabe & Ito).
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+#: Line styles drawn with the colours, one per colour: the n-th curve of an axes gets both.
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)), (0, (3, 2)))
+#: Marker shapes for scatter plots, in the same order.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Figure width in inches and resolution in pixels per inch: WIDTH * DPI = 770 CSS pixels, the width
+#: of the website's text column at a 1280-pixel window (tests/test_site.py measures it).
+WIDTH = 7.0
+DPI = 110
+#: The most panels :func:`figure` puts side by side.
+MAX_ACROSS = 2
 
 STYLE = {
-    "figure.figsize": (6.4, 3.6),
-    "figure.dpi": 110,
-    "savefig.dpi": 110,
+    "figure.figsize": (WIDTH, 3.6),
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
     "figure.constrained_layout.use": True,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.titlesize": 11,
+    "axes.titlesize": 10,
     "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
     "legend.fontsize": 9,
     "legend.frameon": False,
+    "figure.titlesize": 11,
     "lines.linewidth": 1.8,
     "font.size": 10,
     "image.cmap": "gray_r",
@@ -28,19 +48,82 @@ STYLE = {
 
 
 def use_style() -> None:
-    """Apply the book's figure style to matplotlib (called by ``tw.setup()``)."""
+    """Apply the book's figure style to matplotlib (called by ``tw.setup()``).
+
+    In IPython it also asks the inline backend for double-resolution PNGs, which myst-nb and
+    Jupyter show at their nominal size (sharp on high-DPI screens).
+    """
     import matplotlib as mpl
     from cycler import cycler
 
     mpl.rcParams.update(STYLE)
-    mpl.rcParams["axes.prop_cycle"] = cycler(color=COLORS)
+    mpl.rcParams["axes.prop_cycle"] = cycler(color=COLORS) + cycler(linestyle=LINESTYLES)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # no IPython: plain matplotlib, nothing more to set
+        return
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+
+
+def figure(nrows: int = 1, ncols: int = 1, *, height: float | None = None, **subplots_kw):
+    """A figure in the house size: :data:`WIDTH` wide, ``nrows`` x ``ncols`` panels.
+
+    ``height`` defaults to 3.6 inches for one row and 2.9 inches per row otherwise. More than
+    :data:`MAX_ACROSS` panels across would shrink the text below legibility, so ``ncols=3`` is
+    refused. Other keywords go to ``plt.subplots``. Returns ``(fig, axes)`` like it.
+    """
+    import matplotlib.pyplot as plt
+
+    for name, value in (("nrows", nrows), ("ncols", ncols)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"figure: {name} must be a positive integer, got {value!r}")
+    if ncols > MAX_ACROSS:
+        raise ValueError(f"figure: ncols={ncols} puts more than {MAX_ACROSS} panels across a "
+                         f"{WIDTH}-inch column; stack them (nrows) or use a 2x2 grid")
+    if height is None:
+        height = 3.6 if nrows == 1 else 2.9 * nrows
+    if not (isinstance(height, (int, float)) and 0 < height <= 12):
+        raise ValueError(f"figure: height must be in (0, 12] inches, got {height!r}")
+    return plt.subplots(nrows, ncols, figsize=(WIDTH, height), **subplots_kw)
+
+
+def log_axis(ax, axis: str = "x", ticks: Sequence[float] | None = None, base: float = 10) -> None:
+    """A log-scaled axis labelled in plain numbers (0.5, 2, 64), not ``6×10⁻¹`` or ``10¹``.
+
+    With ``ticks`` (for instance the batch sizes or learning rates of a sweep) the ticks sit at
+    those values only; powers of two take ``base=2``.
+    """
+    from matplotlib.ticker import FuncFormatter, NullLocator
+
+    if axis not in ("x", "y"):
+        raise ValueError(f"log_axis: axis must be 'x' or 'y', got {axis!r}")
+    getattr(ax, f"set_{axis}scale")("log", base=base)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    plain = FuncFormatter(lambda v, _pos: f"{v:g}")
+    if ticks is not None:
+        ticks = [float(t) for t in ticks]
+        if not ticks or min(ticks) <= 0:
+            raise ValueError(f"log_axis: ticks must be positive numbers, got {ticks!r}")
+        getattr(ax, f"set_{axis}ticks")(ticks)
+        target.set_minor_locator(NullLocator())
+    target.set_major_formatter(plain)
+    if ticks is None:  # minor ticks labelled at 2 and 5 times a power of ten only, so they do not crowd
+        target.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}" if _leading_digit(v) in (2, 5)
+                                                 else ""))
+
+
+def _leading_digit(v: float) -> int:
+    return int(round(v / 10 ** np.floor(np.log10(v)))) if v > 0 else 0
 
 
 def _axes(axes, n: int, figsize=None):
     import matplotlib.pyplot as plt
 
     if axes is None:
-        fig, axes = plt.subplots(1, n, figsize=figsize or (4.0 * n, 3.4), squeeze=False)
+        fig, axes = plt.subplots(1, n, figsize=figsize or (WIDTH, 3.4), squeeze=False)
         return fig, list(axes[0])
     axes = list(np.atleast_1d(axes))
     if len(axes) != n:
@@ -68,11 +151,14 @@ def history(hist, axes=None, title: str | None = None):
     return fig
 
 
-def seed_band(ax, x, runs, *, label: str, color=None, band: str = "minmax"):
+def seed_band(ax, x, runs, *, label: str, color=None, band: str = "minmax", runs_are: str | None = None,
+              **line_kw):
     """Mean over seeds as a line and the spread as a band.
 
     ``runs`` has shape (seeds, len(x)). ``band`` is ``"minmax"`` (the range over seeds) or ``"std"``
-    (mean ± one standard deviation). Returns the line.
+    (mean ± one standard deviation). The legend says ``(n=3 seeds)``; when the rows are something
+    else (3 networks x 3 draws of masks), ``runs_are`` says what, and replaces it. Other keywords
+    (``linestyle``, ``marker``, ``zorder``, ...) go to the line. Returns the line.
     """
     runs = np.asarray(runs, dtype=float)
     x = np.asarray(x, dtype=float)
@@ -86,7 +172,8 @@ def seed_band(ax, x, runs, *, label: str, color=None, band: str = "minmax"):
     else:
         sd = runs.std(axis=0, ddof=1) if runs.shape[0] > 1 else np.zeros_like(mean)
         lo, hi = mean - sd, mean + sd
-    (line,) = ax.plot(x, mean, label=f"{label} (n={runs.shape[0]} seeds)", color=color)
+    count = runs_are if runs_are is not None else f"n={runs.shape[0]} seeds"
+    (line,) = ax.plot(x, mean, label=f"{label} ({count})", color=color, **line_kw)
     ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     return line
 
@@ -108,7 +195,8 @@ def images(X, labels: Sequence | None = None, *, shape: tuple[int, int] | None =
     if labels is not None and len(labels) != len(X):
         raise ValueError(f"images: {len(X)} images but {len(labels)} labels")
     nrows = int(np.ceil(len(X) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(0.9 * ncols, 1.05 * nrows + 0.3), squeeze=False)
+    side = WIDTH / ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH, (side + 0.25) * nrows + 0.35), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(X):
@@ -129,14 +217,14 @@ def signals(X, labels: Sequence | None = None, *, ncols: int = 5, title: str | N
     if labels is not None and len(labels) != len(X):
         raise ValueError(f"signals: {len(X)} signals but {len(labels)} labels")
     nrows = int(np.ceil(len(X) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.6 * ncols, 1.3 * nrows + 0.3), squeeze=False,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH, 1.4 * nrows + 0.35), squeeze=False,
                              sharex=True, sharey=True)
     for i, ax in enumerate(axes.flat):
         if i < len(X):
             ax.plot(X[i], color=COLORS[0], lw=1.2)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=9)
-            ax.tick_params(labelsize=7)
+            ax.tick_params(labelsize=9)
         else:
             ax.axis("off")
     if title:
