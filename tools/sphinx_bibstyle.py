@@ -16,8 +16,7 @@ from pybtex.style.labels import BaseLabelStyle
 
 
 def _surname(person) -> str:
-    return " ".join(person.rich_prelast_names + person.rich_last_names).__str__().replace("{", "").replace(
-        "}", "")
+    return " ".join(person.prelast_names + person.last_names).replace("{", "").replace("}", "")
 
 
 def author_year(entry) -> str:
