@@ -119,11 +119,10 @@ def _leading_digit(v: float) -> int:
     return int(round(v / 10 ** np.floor(np.log10(v)))) if v > 0 else 0
 
 
-def _axes(axes, n: int, figsize=None):
-    import matplotlib.pyplot as plt
-
+def _axes(axes, n: int):
+    """``n`` panels side by side: new ones in the house size (:func:`figure`), or the given ``axes``."""
     if axes is None:
-        fig, axes = plt.subplots(1, n, figsize=figsize or (WIDTH, 3.4), squeeze=False)
+        fig, axes = figure(1, n, height=3.4, squeeze=False)
         return fig, list(axes[0])
     axes = list(np.atleast_1d(axes))
     if len(axes) != n:
