@@ -3,8 +3,11 @@
 The build runs once per session (``jupyter-book build . -W -n --keep-going``). The browser check
 serves ``_build/html`` on 127.0.0.1, opens pages in headless Debian Chromium through Playwright, and
 asserts that math is typeset by MathJax, every image loaded, the Colab launch link is present,
-widgets render, nothing failed in the console, and no request left the origin. Screenshots are
-saved under ``_build/screenshots/`` for a person to look at.
+widgets render, nothing failed in the console, and no request left the origin. It also reads every
+page as a reader does at 1280 px (issue 11): no code or output block scrolls sideways (with every
+collapsed block opened), every figure is shown at 80% or more of the size it was drawn for and has
+a caption, and no nbval marker, frozen progress bar or raw TeX is visible. Screenshots are saved
+under ``_build/screenshots/`` for a person to look at.
 """
 from __future__ import annotations
 
@@ -24,13 +27,64 @@ SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-# (page, must have typeset math, must have a widget)
-PAGES = [("index.html", False, False), ("book/intro.html", False, False),
-         ("book/using/using_this_book.html", True, True), ("book/regularization/index.html", True, False),
-         ("book/batchnorm/algorithm1.html", True, False), ("book/batchnorm/figure1.html", False, False),
-         ("book/dropout/regularizers.html", True, False), ("book/dropout/practice.html", True, False),
-         ("book/appendix/benchmarks.html", True, False),
-         ("book/appendix/bibliography.html", False, False)]
+# (page, must have typeset math, must have a widget): every page of the book. Math found on any
+# page must be typeset; the flag says the page is known to have some.
+_NOTEBOOKS = sorted(p.relative_to(ROOT).with_suffix(".html").as_posix()
+                    for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+_WITH_MATH_AND_WIDGET = {"book/using/using_this_book.html"}
+PAGES = ([("index.html", False, False), ("book/intro.html", False, False),
+          ("book/regularization/index.html", True, False), ("book/dropout/index.html", False, False),
+          ("book/batchnorm/index.html", False, False), ("book/optimization/index.html", False, False),
+          ("book/together/index.html", False, False), ("book/appendix/benchmarks.html", True, False),
+          ("book/appendix/bibliography.html", False, False)]
+         + [(page, page != "book/batchnorm/figure1.html", page in _WITH_MATH_AND_WIDGET)
+            for page in _NOTEBOOKS])
+# What a reader must not meet on a page, as one script run in it after MathJax has typeset.
+# At a phone's width (wide = false) code may scroll inside its block and figures shrink, but the
+# page itself must not scroll sideways and no figure may be distorted.
+READER_PROBLEMS_JS = r"""(wide) => {
+  const art = document.querySelector('article.bd-article') || document.body;
+  art.querySelectorAll('details').forEach(d => { d.open = true; });
+  const problems = [];
+  const shown = el => el.getClientRects().length > 0 && el.clientWidth > 0;
+  const page = document.scrollingElement;
+  if (page.scrollWidth > window.innerWidth + 1) {
+    problems.push(`the page scrolls sideways (${page.scrollWidth} px in ${window.innerWidth})`);
+  }
+  for (const pre of art.querySelectorAll('pre')) {
+    if (wide && shown(pre) && pre.scrollWidth > pre.clientWidth + 1) {
+      const line = pre.innerText.split('\n').reduce((a, b) => (b.length > a.length ? b : a), '');
+      problems.push(`scrolls sideways (${pre.scrollWidth} px in ${pre.clientWidth}): ${line.slice(0, 60)}`);
+    }
+  }
+  // a widget's own images (its live plot) are redrawn by the reader and captioned in the text
+  for (const img of art.querySelectorAll('.cell_output img')) {
+    if (img.closest('.jupyter-widgets, .widget-output')) continue;
+    // the size it was drawn for: a retina PNG carries its CSS size as an inline style
+    const drawn = parseFloat(img.getAttribute('width')) || parseFloat(img.style.width) || img.naturalWidth;
+    if (wide && img.clientWidth < 0.8 * drawn) {
+      problems.push(`figure shown at ${Math.round(100 * img.clientWidth / drawn)}% of its ${drawn} px`);
+    }
+    const squeeze = (img.clientHeight / img.clientWidth) / (img.naturalHeight / img.naturalWidth);
+    if (img.naturalWidth > 0 && Math.abs(squeeze - 1) > 0.02) {
+      problems.push(`figure distorted: height/width ${Math.round(100 * squeeze)}% of the drawn ratio`);
+    }
+    const fig = img.closest('figure');
+    if (!fig || !fig.querySelector('figcaption')) problems.push(`figure without a caption: ${img.src.slice(-20)}`);
+  }
+  const text = art.innerText;
+  if (/NBVAL/.test(text)) problems.push('an nbval marker is visible');
+  const bar = text.match(/\d+\/\d+ \[\d+:\d+|\d+(\.\d+)?(it|s)\/(s|it)\]|\u2588{3}/);
+  if (bar) problems.push(`a progress bar is visible: ${bar[0]}`);
+  const walker = document.createTreeWalker(art, NodeFilter.SHOW_TEXT);
+  const skip = 'pre, code, mjx-container, script, style, .math, .MathJax';
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest(skip)) continue;
+    const tex = n.textContent.match(/\\[()\[\]]|\\(frac|sum|mathrm|sqrt|begin|mathbb)\b|\$[^$\s][^$]*\$/);
+    if (tex) problems.push(`raw TeX: ${tex[0].slice(0, 40)}`);
+  }
+  return problems;
+}"""
 
 pytestmark = pytest.mark.site
 
@@ -57,6 +111,10 @@ def test_site_builds_without_warnings(built_site):
 
 def test_mathjax_and_widget_manager_are_served_locally(built_site):
     page = (HTML / "book/using/using_this_book.html").read_text()
+    dist = HTML / "_static/@jupyter-widgets/html-manager/dist"
+    fonts = [f.name for f in dist.iterdir() if f.suffix in (".woff", ".woff2", ".ttf", ".eot")]
+    missing = [f for f in fonts if not (HTML / "_static/@jupyter-widgets" / f).is_file()]
+    assert fonts and not missing, f"widget fonts not mirrored at the CDN root: {missing}"
     assert "cdn.jsdelivr" not in page and "cdnjs" not in page and "unpkg" not in page
     assert (HTML / "_static/mathjax/tex-chtml.js").is_file()
     assert (HTML / "_static/@jupyter-widgets/html-manager/dist/embed-amd.js").is_file()
@@ -112,7 +170,7 @@ def test_page_as_a_reader_sees_it(server, browser, tmp_path, page, has_math, has
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     tab.goto(f"{server}/{page}", wait_until="networkidle")
 
-    if has_math:
+    if has_math or tab.locator(".math").count() > 0:
         ready = "() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)"
         tab.wait_for_function(ready, timeout=20000)
         tab.evaluate("() => MathJax.startup.promise")
@@ -131,9 +189,45 @@ def test_page_as_a_reader_sees_it(server, browser, tmp_path, page, has_math, has
     n_images = tab.evaluate("() => document.images.length")
     SHOTS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(SHOTS / (page.replace("/", "_").replace(".html", ".png"))), full_page=False)
+    reader_problems = tab.evaluate(READER_PROBLEMS_JS, True)
+    tab.set_viewport_size({"width": 390, "height": 844})
+    reader_problems += [f"at 390 px: {p}" for p in tab.evaluate(READER_PROBLEMS_JS, False)]
+    tab.screenshot(path=str(SHOTS / (page.replace("/", "_").replace(".html", "_390.png"))), full_page=False)
     tab.close()
     context.close()
     assert not outside, f"requests left the origin: {outside}"
     assert not failed, f"failed requests: {failed}"
     assert not broken, f"{len(broken)} of {n_images} images did not load: {broken}"
     assert not errors, f"console errors: {errors}"
+    assert not reader_problems, f"{len(reader_problems)} problems a reader meets:\n" + "\n".join(reader_problems)
+
+
+BAD_PAGE = """<html><body><article class="bd-article" style="width: 400px">
+<pre style="overflow-x: auto; width: 300px">""" + "x = 1 + " * 40 + """</pre>
+<details><pre style="overflow-x: auto; width: 300px">""" + "hidden = 2 * " * 40 + """</pre></details>
+<div class="cell_output"><img width="800" style="max-width: 100%"
+  src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"></div>
+<div class="cell_output"><figure><img style="width: 200px; height: 50px"
+  src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7">
+  <figcaption>squeezed to a quarter of its height</figcaption></figure></div>
+<p># NBVAL_IGNORE_OUTPUT</p><p>3/3 [00:44&lt;00:00, 14.77s/it]</p><p>where \\(c = 0\\) holds</p>
+</article><div style="width: 2000px">too wide for any screen</div></body></html>"""
+
+
+def test_the_reader_check_can_fail(browser):
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    tab.set_content(BAD_PAGE)
+    found = tab.evaluate(READER_PROBLEMS_JS, True)
+    narrow = tab.evaluate(READER_PROBLEMS_JS, False)
+    tab.close()
+    assert sum(p.startswith("scrolls sideways") for p in found) == 2, found  # details are opened
+    assert any("figure shown at 50% of its 800 px" in p for p in found), found
+    assert any("figure without a caption" in p for p in found), found
+    assert any("nbval marker" in p for p in found) and any("progress bar" in p for p in found), found
+    assert any(p.startswith("raw TeX") for p in found), found
+    assert sum(p.startswith("figure distorted") for p in found) == 1, found  # only the squeezed one
+    for problems in (found, narrow):
+        assert any(p.startswith("the page scrolls sideways") for p in problems), problems
+    # at a phone's width, code blocks may scroll and figures shrink; distortion still counts
+    assert not any(p.startswith(("scrolls sideways", "figure shown")) for p in narrow), narrow
+    assert any(p.startswith("figure distorted") for p in narrow), narrow

@@ -33,6 +33,12 @@ ASSETS = [
      ("package/require.js", "package/package.json")),
 ]
 SKIP_SUFFIXES = (".map",)
+# The widget bundle's font URLs resolve against its module folder (``html-manager/dist/``) when
+# RequireJS has loaded it, but against the CDN root (``@jupyter-widgets/``) when its stylesheet wins
+# the race to load first (seen on about one page load in ten, as 404s for these fonts). The fonts
+# are therefore also written to the CDN root, so both resolutions find them.
+FONT_SUFFIXES = (".woff", ".woff2", ".ttf", ".eot")
+LAYOUT = 2  # bump when the written tree changes, so an older vendored tree is rewritten
 
 
 def tarball_url(package: str, version: str) -> str:
@@ -64,7 +70,7 @@ def vendor(dest: Path) -> list[Path]:
     written = []
     for package, version, integrity, keep in ASSETS:
         folder = dest / package  # a CDN-like tree: the widget bundle finds its fonts by that layout
-        stamp = folder / f".complete-{version}"
+        stamp = folder / f".complete-{version}-layout{LAYOUT}"
         if stamp.exists():
             continue
         url = tarball_url(package, version)
@@ -79,8 +85,13 @@ def vendor(dest: Path) -> list[Path]:
                     continue
                 target = folder / member.name.removeprefix("package/")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(target, tar.extractfile(member).read())
+                data = tar.extractfile(member).read()
+                write_atomic(target, data)
                 written.append(target)
+                if package.startswith("@jupyter-widgets/") and name.endswith(FONT_SUFFIXES):
+                    mirror = folder.parent / target.name
+                    write_atomic(mirror, data)
+                    written.append(mirror)
         stamp.touch()  # only after every file of the package is in place
     return written
 
