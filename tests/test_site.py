@@ -61,7 +61,8 @@ READER_PROBLEMS_JS = r"""(wide) => {
   for (const img of art.querySelectorAll('.cell_output img')) {
     if (img.closest('.jupyter-widgets, .widget-output')) continue;
     // the size it was drawn for: a retina PNG carries its CSS size as an inline style
-    const drawn = parseFloat(img.getAttribute('width')) || parseFloat(img.style.width) || img.naturalWidth;
+    const drawn = parseFloat(img.getAttribute('width')) || parseFloat(img.style.width)
+      || img.naturalWidth;
     if (wide && img.clientWidth < 0.8 * drawn) {
       problems.push(`figure shown at ${Math.round(100 * img.clientWidth / drawn)}% of its ${drawn} px`);
     }
@@ -70,7 +71,9 @@ READER_PROBLEMS_JS = r"""(wide) => {
       problems.push(`figure distorted: height/width ${Math.round(100 * squeeze)}% of the drawn ratio`);
     }
     const fig = img.closest('figure');
-    if (!fig || !fig.querySelector('figcaption')) problems.push(`figure without a caption: ${img.src.slice(-20)}`);
+    if (!fig || !fig.querySelector('figcaption')) {
+      problems.push(`figure without a caption: ${img.src.slice(-20)}`);
+    }
   }
   const text = art.innerText;
   if (/NBVAL/.test(text)) problems.push('an nbval marker is visible');
@@ -199,7 +202,8 @@ def test_page_as_a_reader_sees_it(server, browser, tmp_path, page, has_math, has
     assert not failed, f"failed requests: {failed}"
     assert not broken, f"{len(broken)} of {n_images} images did not load: {broken}"
     assert not errors, f"console errors: {errors}"
-    assert not reader_problems, f"{len(reader_problems)} problems a reader meets:\n" + "\n".join(reader_problems)
+    problems = "\n".join(reader_problems)
+    assert not reader_problems, f"{len(reader_problems)} problems a reader meets:\n{problems}"
 
 
 BAD_PAGE = """<html><body><article class="bd-article" style="width: 400px">
