@@ -33,10 +33,10 @@ ASSETS = [
      ("package/require.js", "package/package.json")),
 ]
 SKIP_SUFFIXES = (".map",)
-# The widget bundle's font URLs resolve against its module folder (``html-manager/dist/``) when
-# RequireJS has loaded it, but against the CDN root (``@jupyter-widgets/``) when its stylesheet wins
-# the race to load first (seen on about one page load in ten, as 404s for these fonts). The fonts
-# are therefore also written to the CDN root, so both resolutions find them.
+# The widget bundle usually fetches its fonts from its module folder (``html-manager/dist/``), but
+# on about one page load in ten it asks the CDN root (``@jupyter-widgets/``) instead, a 404 there
+# (which load order triggers it was not pinned down). The fonts are also written to the CDN root,
+# so either request finds them; tests/test_site.py checks both copies exist.
 FONT_SUFFIXES = (".woff", ".woff2", ".ttf", ".eot")
 LAYOUT = 2  # bump when the written tree changes, so an older vendored tree is rewritten
 
