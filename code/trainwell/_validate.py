@@ -40,3 +40,64 @@ def check_choice(name: str, value, choices) -> object:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"Invalid {name}: {value!r} (allowed: {allowed})")
     return value
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` if it is True or False (NumPy's bool included); a string such as "no" is an
+    error, not a truthy value."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
+def _describe(value) -> str:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return f"{type(value).__name__}"
+
+
+def check_tensor(name: str, value, *, ndim=None, min_ndim: int | None = None, floating: bool = False,
+                 finite: bool = False, nonempty: bool = False, shape=None):
+    """Return ``value`` if it is a torch tensor meeting every stated condition, else raise a clear error.
+
+    ``ndim`` is an int or a tuple of allowed ints; ``shape`` a tuple whose ``None`` entries match any
+    size; ``floating`` demands a floating-point dtype; ``finite`` rejects NaN and infinity (which would
+    silently spread); ``nonempty`` rejects a tensor with no elements."""
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {_describe(value)}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if value.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name} must have {want} dimensions, got {_describe(value)}")
+    if min_ndim is not None and value.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got {_describe(value)}")
+    if shape is not None:
+        ok = value.ndim == len(shape) and all(
+            s is None or s == v for s, v in zip(shape, value.shape, strict=False))
+        if not ok:
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name} must have shape {want}, got {_describe(value)}")
+    if floating and not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
+    if nonempty and value.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(value.shape)}); there is nothing to compute")
+    if finite and value.numel() and (value.is_floating_point() or value.is_complex()):
+        if not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise ValueError(f"{name} holds {bad} non-finite value(s) (NaN or inf), which would spread "
+                             "silently; clean or impute them first")
+    return value
+
+
+def check_same_length(names: tuple[str, str], a, b, *, dim: int = 0) -> None:
+    """Raise when two tensors (or sequences) differ in length along ``dim``; nothing is broadcast."""
+    la = a.shape[dim] if hasattr(a, "shape") else len(a)
+    lb = b.shape[dim] if hasattr(b, "shape") else len(b)
+    if la != lb:
+        raise ValueError(f"{names[0]} and {names[1]} must have the same size along dimension {dim}, "
+                         f"got {la} and {lb} (nothing is broadcast)")
