@@ -11,9 +11,10 @@
 The map. Base modules (they import no part): config (seeding, device, setup), size_table (every
 experiment's quick and full sizes), data (datasets, offline first), models (every network builder,
 eval_mode), metrics (the one way a model is scored), train (fit, its callbacks, repeat), checks
-(verification lines), plot, widgets, show. One subpackage per part, each with small algorithm
-modules and an ``experiments`` module on top, importing only base modules: regularization (Part I),
-dropout (II), batchnorm (III), optim (IV); together (V) alone may combine the parts.
+(verification lines), exercises (the answer key: each part registers its own), plot, widgets, show.
+One subpackage per part, each with small algorithm modules, an ``experiments`` module on top and an
+``exercises`` module (its answer key), importing base modules and earlier parts only: regularization
+(Part I), dropout (II), batchnorm (III), optim (IV); together (V) may combine them all.
 """
 from . import (
     batchnorm,
@@ -21,6 +22,7 @@ from . import (
     config,
     data,
     dropout,
+    exercises,
     metrics,
     models,
     optim,
@@ -31,8 +33,10 @@ from . import (
     train,
     widgets,
 )
+from .batchnorm import exercises as _batchnorm_exercises  # noqa: F401  (registers Part III's key)
 from .checks import check, check_answer, check_true
 from .config import device, module_device, seed_everything, setup
+from .dropout import exercises as _dropout_exercises  # noqa: F401  (registers Part II's key)
 from .models import eval_mode, train_mode
 from .show import show, source
 from .size_table import size, sizes
@@ -41,7 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "batchnorm", "check", "check_answer", "check_true", "checks", "config", "data", "device",
-    "dropout", "eval_mode", "metrics", "models", "module_device", "optim", "plot", "regularization",
-    "seed_everything", "setup", "show", "size", "size_table", "sizes", "source", "together", "train",
-    "train_mode", "widgets",
+    "dropout", "eval_mode", "exercises", "metrics", "models", "module_device", "optim", "plot",
+    "regularization", "seed_everything", "setup", "show", "size", "size_table", "sizes", "source",
+    "together", "train", "train_mode", "widgets",
 ]
