@@ -88,7 +88,7 @@ def test_sizes_returns_a_fresh_namespace():
 def test_unknown_experiment_and_mismatched_entry():
     from trainwell import size_table
 
-    with pytest.raises(KeyError, match="Unknown experiment 'nope'"):
+    with pytest.raises(ValueError, match="Unknown experiment 'nope'"):
         tw.sizes("nope")
     with pytest.raises(TypeError, match="experiment must be a name"):
         tw.sizes(3)

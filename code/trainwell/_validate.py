@@ -75,12 +75,14 @@ def check_tensor(name: str, value, *, ndim=None, min_ndim: int | None = None, fl
             want = " or ".join(str(a) for a in allowed)
             raise ValueError(f"{name} must have {want} dimensions, got {_describe(value)}")
     if min_ndim is not None and value.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got {_describe(value)}")
+        raise ValueError(f"{name} must have at least {min_ndim} dimension{'s' * (min_ndim != 1)}, "
+                         f"got {_describe(value)}")
     if shape is not None:
         ok = value.ndim == len(shape) and all(
             s is None or s == v for s, v in zip(shape, value.shape, strict=False))
         if not ok:
-            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape)
+            want += ",)" if len(shape) == 1 else ")"
             raise ValueError(f"{name} must have shape {want}, got {_describe(value)}")
     if floating and not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")

