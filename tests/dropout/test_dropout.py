@@ -88,7 +88,7 @@ def test_masked_mlp_masks_batched_and_mean_network():
     looped = torch.stack([net(x, net.split_mask(m)) for m in masks])
     torch.testing.assert_close(batched, looped, rtol=0, atol=1e-12)
     torch.testing.assert_close(net.mean_network(x), net.eval()(x), rtol=0, atol=1e-12)
-    with pytest.raises(ValueError, match="has 7 hidden units"):
+    with pytest.raises(ValueError, match="7 hidden units"):
         net.split_mask(torch.ones(6))
     with pytest.raises(ValueError, match="one tensor per hidden layer"):
         net(x, [torch.ones(4)])

@@ -52,7 +52,7 @@ def test_activity_l1_penalty_is_the_mean_summed_relu_activity():
     penalty.remove()
     net(x)
     assert not penalty._latest and not net.layers[0]._forward_hooks
-    with pytest.raises(TypeError, match="non-empty list"):
+    with pytest.raises(ValueError, match="layers is empty"):
         tw.regularization.ActivityL1([], 0.1)
     with pytest.raises(ValueError, match="Invalid alpha"):
         tw.regularization.ActivityL1(net.layers[:-1], -1.0)

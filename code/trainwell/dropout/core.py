@@ -13,14 +13,70 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validate import check_float
+from .._validate import check_bool, check_float
 
 #: PyTorch's element-wise and channel-wise dropout layers (their ``p`` is the drop probability).
 TORCH_DROPOUT_TYPES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 
 
-def _keep(keep) -> float:
-    return check_float("keep", keep, minimum=0.0, maximum=1.0, min_inclusive=False)
+def _keep(keep, name: str = "keep") -> float:
+    return check_float(name, keep, minimum=0.0, maximum=1.0, min_inclusive=False)
+
+
+# Checks shared by the part's modules. They read only a tensor's type, shape, dtype and device, never
+# its values, so they cost no device synchronization and can run in every forward pass.
+
+def _tensor_type(name: str, x) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    return x
+
+
+def _floating(name: str, x) -> torch.Tensor:
+    """``x`` if it is a floating-point tensor (dropout's masks and noise are real numbers)."""
+    if not _tensor_type(name, x).is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    return x
+
+
+def _same_device(*named: tuple[str, torch.Tensor]) -> None:
+    """Raise unless every tensor lives on the device of the first."""
+    (first, a), *rest = named
+    for name, b in rest:
+        if b.device != a.device:
+            raise ValueError(f"{first} and {name} must be on the same device, got {a.device} and {b.device}")
+
+
+def _same_dtype(*named: tuple[str, torch.Tensor]) -> None:
+    """Raise unless every tensor has the dtype of the first (nothing is promoted silently)."""
+    (first, a), *rest = named
+    for name, b in rest:
+        if b.dtype != a.dtype:
+            raise TypeError(f"{first} and {name} must have the same dtype, got {a.dtype} and {b.dtype}")
+
+
+def _generator(generator, device: torch.device) -> None:
+    """``generator`` must be ``None`` or a ``torch.Generator`` on the device the numbers are drawn on."""
+    if generator is None:
+        return
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if generator.device.type != torch.device(device).type:
+        raise ValueError(f"generator is on {generator.device} but the random numbers are drawn on {device}; "
+                         f"use torch.Generator(device={torch.device(device).type!r})")
+
+
+def _batch(x, width: int, weight: torch.Tensor, owner: str) -> torch.Tensor:
+    """``x`` if it is an (N, width) tensor with the dtype and device of the layer's ``weight``."""
+    _tensor_type("x", x)
+    if x.ndim != 2 or x.shape[1] != width:
+        raise ValueError(f"{owner} expects (N, {width}) input x, got shape {tuple(x.shape)}")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"x has dtype {x.dtype} but {owner}'s weights have dtype {weight.dtype}; convert one "
+                        "of them (e.g. model.double() or x.float())")
+    if x.device != weight.device:
+        raise ValueError(f"x is on {x.device} but {owner}'s weights are on {weight.device}; move one of them")
+    return x
 
 
 def keep_to_drop(keep: float) -> float:
@@ -42,7 +98,9 @@ def dropout(x: torch.Tensor, keep: float, *, training: bool, inverted: bool = Tr
     every example. Inference: y = x (inverted) or y = keep · x (weight scaling). E[y] is the same in
     training and inference in both conventions.
     """
-    keep = _keep(keep)
+    keep, x = _keep(keep), _floating("x", x)
+    training, inverted = check_bool("training", training), check_bool("inverted", inverted)
+    _generator(generator, x.device)
     if not training:
         return x if inverted else x * keep
     mask = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype) < keep
@@ -57,7 +115,7 @@ class Dropout(nn.Module):
     def __init__(self, keep: float = 0.5, *, inverted: bool = True):
         super().__init__()
         self.keep = _keep(keep)
-        self.inverted = bool(inverted)
+        self.inverted = check_bool("inverted", inverted)
 
     @property
     def p(self) -> float:

@@ -12,13 +12,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validate import check_choice, check_int
+from .._validate import check_bool, check_choice, check_float, check_int, check_same_length, check_tensor
+from ..config import module_device
 from ..models import eval_mode
 from ..train import fit
-from .core import _keep, dropout
+from .core import _batch, _generator, _keep, _tensor_type, dropout
 
 #: Exact enumeration visits 2ⁿ masks; 2²⁰ ≈ 10⁶ forward passes is the most this book asks of a CPU.
 MAX_ENUMERATED_UNITS = 20
+
 
 class MaskedMLP(nn.Module):
     """A ReLU MLP whose hidden units can be dropped by an *explicit* mask (section `dropout-inference`).
@@ -35,12 +37,14 @@ class MaskedMLP(nn.Module):
 
     def __init__(self, sizes, *, keep_hidden: float = 0.5, keep_input: float = 1.0):
         super().__init__()
+        if isinstance(sizes, (str, bytes, torch.Tensor)) or not hasattr(sizes, "__iter__"):
+            raise TypeError(f"sizes must be a list of layer widths such as [64, 32, 10], got {sizes!r}")
         sizes = [check_int(f"sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes)]
         if len(sizes) < 3:
             raise ValueError(f"MaskedMLP needs at least one hidden layer, got sizes {sizes}")
         self.sizes = sizes
-        self.keep_hidden = _keep(keep_hidden)
-        self.keep_input = _keep(keep_input)
+        self.keep_hidden = _keep(keep_hidden, "keep_hidden")
+        self.keep_input = _keep(keep_input, "keep_input")
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
     @property
@@ -50,27 +54,47 @@ class MaskedMLP(nn.Module):
 
     def split_mask(self, mask: torch.Tensor) -> list[torch.Tensor]:
         """Cut masks over all hidden units, shape (..., hidden_units), into one per hidden layer."""
-        if mask.shape[-1] != self.hidden_units:
-            raise ValueError(f"mask has {mask.shape[-1]} entries, the network has {self.hidden_units} "
-                             "hidden units")
+        if _tensor_type("mask", mask).ndim == 0 or mask.shape[-1] != self.hidden_units:
+            raise ValueError(f"mask has shape {tuple(mask.shape)}: its last axis must hold one entry for"
+                             f" each of the network's {self.hidden_units} hidden units")
         return list(torch.split(mask, self.sizes[1:-1], dim=-1))
 
+    def _check_input(self, x) -> None:
+        _batch(x, self.sizes[0], self.layers[0].weight, type(self).__name__)
+
+    def _check_masks(self, masks, x: torch.Tensor) -> None:
+        """Explicit masks: a list with one (width,) or (k, width) tensor per hidden layer, all of one
+        kind, on x's device, with entries in [0, 1] (0/1 for a sub-network, keep_hidden for the mean)."""
+        if not isinstance(masks, (list, tuple)):
+            raise TypeError(f"masks must be a list with one tensor per hidden layer (use split_mask), "
+                            f"got {type(masks).__name__}")
+        if len(masks) != len(self.layers) - 1:
+            raise ValueError(f"masks must hold one tensor per hidden layer ({len(self.layers) - 1}), "
+                             f"got {len(masks)}")
+        for i, (layer, mask) in enumerate(zip(self.layers[:-1], masks, strict=True)):
+            _tensor_type(f"masks[{i}]", mask)
+            if mask.ndim not in (1, 2) or mask.shape[-1] != layer.out_features or mask.ndim != masks[0].ndim:
+                raise ValueError(f"a mask for a layer of {layer.out_features} units must have shape "
+                                 f"({layer.out_features},) or (k, {layer.out_features}), like masks[0], "
+                                 f"got masks[{i}] of shape {tuple(mask.shape)}")
+            if mask.device != x.device:
+                raise ValueError(f"masks[{i}] is on {mask.device} but x is on {x.device}")
+            if mask.is_complex() or not bool(((mask >= 0) & (mask <= 1)).all()):
+                outside = mask[~((mask >= 0) & (mask <= 1))].flatten()[0].item()
+                raise ValueError(f"masks[{i}] must hold entries in [0, 1] (1 keeps a unit; the 1/keep_hidden "
+                                 f"scaling is applied here, not in the mask), got {outside}")
+
     def forward(self, x: torch.Tensor, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+        self._check_input(x)
         if masks is None:
             h = dropout(x, self.keep_input, training=self.training)
             for layer in self.layers[:-1]:
                 h = dropout(torch.relu(layer(h)), self.keep_hidden, training=self.training)
             return self.layers[-1](h)
-        if len(masks) != len(self.layers) - 1:
-            raise ValueError(f"masks must hold one tensor per hidden layer ({len(self.layers) - 1}), "
-                             f"got {len(masks)}")
+        self._check_masks(masks, x)
         batched = masks[0].ndim == 2
         h = x.unsqueeze(0) if batched else x
         for layer, mask in zip(self.layers[:-1], masks, strict=True):
-            if mask.shape[-1] != layer.out_features or mask.ndim != masks[0].ndim:
-                raise ValueError(f"a mask for a layer of {layer.out_features} units must have shape "
-                                 f"({layer.out_features},) or (k, {layer.out_features}), "
-                                 f"got {tuple(mask.shape)}")
             m = mask.to(h.dtype)
             h = torch.relu(layer(h)) * ((m.unsqueeze(1) if batched else m) / self.keep_hidden)
         return self.layers[-1](h)
@@ -78,6 +102,7 @@ class MaskedMLP(nn.Module):
     def mean_network(self, x: torch.Tensor) -> torch.Tensor:
         """The weight scaling inference rule: each hidden unit's expected mask, ``keep_hidden``, in place
         of a sampled one (with inverted scaling this is the eval-mode network)."""
+        self._check_input(x)
         masks = [torch.full((w,), self.keep_hidden, dtype=x.dtype, device=x.device) for w in self.sizes[1:-1]]
         return self.forward(x, masks)
 
@@ -85,10 +110,12 @@ class MaskedMLP(nn.Module):
 def enumerate_masks(n: int, *, dtype=torch.float32) -> torch.Tensor:
     """All 2ⁿ binary masks over n units as rows of a (2ⁿ, n) tensor (n ≤ :data:`MAX_ENUMERATED_UNITS`)."""
     n = check_int("n", n, minimum=1)
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be a torch.dtype such as torch.float64, got {dtype!r}")
     if n > MAX_ENUMERATED_UNITS:
-        raise ValueError(f"enumerating masks over {n} units means 2^{n} sub-networks; the limit is "
-                         f"{MAX_ENUMERATED_UNITS} units (2^{MAX_ENUMERATED_UNITS} ≈ 10^6 forward passes) — "
-                         "use mc_predict to sample masks instead")
+        raise ValueError(f"Invalid n: {n} (enumerating masks over {n} units means 2^{n} sub-networks; the "
+                         f"limit is {MAX_ENUMERATED_UNITS} units (2^{MAX_ENUMERATED_UNITS} ≈ 10^6 forward "
+                         "passes) — use mc_predict to sample masks instead)")
     codes = torch.arange(2 ** n).unsqueeze(1)
     return ((codes >> torch.arange(n)) & 1).to(dtype)
 
@@ -96,6 +123,11 @@ def enumerate_masks(n: int, *, dtype=torch.float32) -> torch.Tensor:
 def mask_probabilities(masks: torch.Tensor, keep: float) -> torch.Tensor:
     """p(μ) = Π keep^μ_i (1 − keep)^(1 − μ_i) for each row μ of ``masks``."""
     keep = _keep(keep)
+    check_tensor("masks", masks, ndim=2)
+    binary = (masks == 0) | (masks == 1)
+    if not bool(binary.all()):
+        bad = masks[~binary].unique()[:5].tolist()
+        raise ValueError(f"masks must hold only 0s and 1s, one mask per row, got entries {bad}")
     on = masks.sum(dim=1)
     return keep ** on * (1.0 - keep) ** (masks.shape[1] - on)
 
@@ -108,7 +140,9 @@ def ensemble_predict(model: MaskedMLP, x: torch.Tensor, *, mean: str = "arithmet
     ``"arithmetic"``: Σ_μ p(μ) softmax(f(x; μ)). ``"geometric"``: the renormalized weighted geometric
     mean, softmax(Σ_μ p(μ) log softmax(f(x; μ))) (section `dropout-inference`).
     """
+    _model_and_input(model, x, enumerated=True)
     check_choice("mean", mean, ("arithmetic", "geometric"))
+    chunk = check_int("chunk", chunk, minimum=1)
     masks = enumerate_masks(model.hidden_units, dtype=x.dtype)
     weights = mask_probabilities(masks, model.keep_hidden).to(x.device)
     total = 0.0
@@ -126,10 +160,39 @@ def mc_predict(model: MaskedMLP, x: torch.Tensor, k: int, *, generator: torch.Ge
     """Monte Carlo dropout: the mean of softmax(f(x; μ)) over k sampled masks, all k sub-networks in
     one batched forward pass (no Python loop over k). With ``return_samples`` the (k, N, C) member
     probabilities are returned instead (for predictive variances)."""
-    k = check_int("k", k, minimum=1)
+    _model_and_input(model, x)
+    k, return_samples = check_int("k", k, minimum=1), check_bool("return_samples", return_samples)
+    _generator(generator, torch.device("cpu"))  # the masks are drawn on the CPU, then moved to x's device
     masks = (torch.rand(k, model.hidden_units, generator=generator) < model.keep_hidden).to(x.dtype)
     probs = torch.softmax(model(x, model.split_mask(masks.to(x.device))), dim=-1)
     return probs if return_samples else probs.mean(0)
+
+
+def _model_and_input(model, x, *, enumerated: bool = False) -> None:
+    """``model`` must be a :class:`MaskedMLP` (with few enough hidden units to enumerate, if
+    ``enumerated``) and ``x`` a finite (N, inputs) tensor of its dtype on its device."""
+    if not isinstance(model, MaskedMLP):
+        raise TypeError(f"model must be a MaskedMLP (its hidden units take explicit masks), got "
+                        f"{type(model).__name__}")
+    if enumerated and model.hidden_units > MAX_ENUMERATED_UNITS:
+        n = model.hidden_units
+        raise ValueError(f"model has {n} hidden units, whose 2^{n} masks would all be enumerated; the limit "
+                         f"is {MAX_ENUMERATED_UNITS} units (use mc_predict instead)")
+    model._check_input(x)
+    check_tensor("x", x, finite=True)
+
+
+def _dataset(data) -> None:
+    """``data`` must be a dataset (a dataclass) with a non-empty training split of matching lengths."""
+    from dataclasses import is_dataclass
+
+    if isinstance(data, type) or not is_dataclass(data) or not all(
+            isinstance(getattr(data, a, None), torch.Tensor) for a in ("X_train", "y_train")):
+        raise TypeError(f"data must be a trainwell dataset with tensors X_train and y_train (e.g. "
+                        f"tw.data.load('digits')), got {type(data).__name__}")
+    check_same_length(("data.X_train", "data.y_train"), data.X_train, data.y_train)
+    if data.X_train.shape[0] == 0:
+        raise ValueError("data.X_train is empty: there is nothing to resample")
 
 
 def bootstrap_indices(n: int, seed: int) -> torch.Tensor:
@@ -145,6 +208,7 @@ def bootstrap(data, seed: int):
     left out with probability (1 − 1/n)ⁿ ≈ e⁻¹ ≈ 0.37. Validation and test splits are unchanged."""
     from dataclasses import replace
 
+    _dataset(data)
     idx = bootstrap_indices(data.X_train.shape[0], seed).to(data.X_train.device)
     return replace(data, X_train=data.X_train[idx], y_train=data.y_train[idx])
 
@@ -153,6 +217,11 @@ def bagging(make_model, data, k: int, *, seed: int = 0, **fit_kwargs) -> list[nn
     """Train ``k`` models, member j from ``make_model()`` on bootstrap resample j of the training
     split, with the shared loop :func:`trainwell.train.fit` (``fit_kwargs`` are passed on). Predict
     with :func:`ensemble_probabilities`, the arithmetic mean of the members (section `dropout-bagging`)."""
+    if isinstance(make_model, nn.Module) or not callable(make_model):
+        raise TypeError(f"make_model must be a function that builds a new model, such as "
+                        f"lambda: MaskedMLP(...), got {type(make_model).__name__} (every member needs its "
+                        "own parameters)")
+    _dataset(data)
     k = check_int("k", k, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     fit_kwargs.setdefault("progress", False)
@@ -160,6 +229,8 @@ def bagging(make_model, data, k: int, *, seed: int = 0, **fit_kwargs) -> list[nn
     for j in range(k):
         torch.manual_seed(seed * 1000 + j)  # a different initialization for every member
         model = make_model()
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"make_model must return a torch.nn.Module, got {type(model).__name__}")
         fit(model, bootstrap(data, seed * 1000 + j), seed=seed * 1000 + j, **fit_kwargs)
         members.append(model.eval())
     return members
@@ -168,14 +239,32 @@ def bagging(make_model, data, k: int, *, seed: int = 0, **fit_kwargs) -> list[nn
 @torch.no_grad()
 def ensemble_probabilities(models, x: torch.Tensor) -> torch.Tensor:
     """Arithmetic mean (1/k) Σ_j softmax(f_j(x)) of the class probabilities of ``models`` in eval mode,
-    shape (N, classes)."""
+    shape (N, classes), on ``x``'s device (each model sees ``x`` on its own device)."""
+    if isinstance(models, nn.Module) and not isinstance(models, nn.ModuleList):
+        raise TypeError(f"models must be a list of models, got a single {type(models).__name__}; "
+                        "pass [model] for an ensemble of one")
+    if not hasattr(models, "__iter__") or isinstance(models, (str, torch.Tensor)):
+        raise TypeError(f"models must be a list of models, got {type(models).__name__}")
     models = list(models)
     if not models:
         raise ValueError("ensemble_probabilities needs at least one model")
-    total = 0.0
-    for model in models:
+    for j, model in enumerate(models):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"models[{j}] must be a torch.nn.Module, got {type(model).__name__}")
+    check_tensor("x", x, finite=True)
+    total, shape = 0.0, None
+    for j, model in enumerate(models):
         with eval_mode(model):
-            total = total + torch.softmax(model(x), dim=-1)
+            logits = model(x.to(module_device(model, x.device)))
+        if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[0] != x.shape[0]:
+            got = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+            raise ValueError(f"models[{j}] must return (N, classes) scores for the N = {x.shape[0]} rows "
+                             f"of x, got {got}")
+        if shape is not None and logits.shape != shape:
+            raise ValueError(f"models[{j}] returns shape {tuple(logits.shape)} but models[0] returns "
+                             f"{tuple(shape)}; an ensemble's members must predict the same classes")
+        shape = logits.shape
+        total = total + torch.softmax(logits, dim=-1).to(x.device)
     return total / len(models)
 
 
@@ -198,13 +287,14 @@ class BoostingMLP(MaskedMLP):
     """
 
     def __init__(self, sizes, *, keep_hidden: float = 0.5, keep_input: float = 1.0):
-        if keep_input != 1.0:
+        if check_float("keep_input", keep_input) != 1.0:
             raise ValueError(f"BoostingMLP drops hidden units only: keep_input must be 1, got {keep_input!r}")
         super().__init__(sizes, keep_hidden=keep_hidden)
 
     def forward(self, x: torch.Tensor, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
         if masks is not None or not self.training:
             return super().forward(x, masks)
+        self._check_input(x)
         h = x
         for i, layer in enumerate(self.layers):
             if i == 0:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._validate import check_int, check_tensor
+from ..config import module_device
 from ..models import batch_norm_layers, eval_mode, recompute_population_stats
-from .core import TORCH_DROPOUT_TYPES, Dropout
+from .core import TORCH_DROPOUT_TYPES, Dropout, _tensor_type
 
 
 @torch.no_grad()
@@ -16,11 +18,12 @@ def bn_variance_shift(model: nn.Module, X: torch.Tensor) -> list[dict]:
     eval mode (unbiased, per feature, as ``running_var`` is). Returns one dict per layer with
     ``name``, ``running_var``, ``eval_var`` and ``ratio`` = eval_var / running_var; a ratio below 1
     means BN divides by too large a standard deviation at inference (section `dropout-practice`).
-    The model's mode is restored."""
-    if not isinstance(X, torch.Tensor) or X.ndim < 2 or X.shape[0] < 2:
-        raise ValueError(f"X must be a tensor of at least two examples, shape (N, ...); got "
-                         f"{tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__}")
-    layers = batch_norm_layers(model)
+    The model's mode is restored; ``X`` is moved to the model's device."""
+    layers = batch_norm_layers(model)  # a model that is no nn.Module, or has no BN layer, fails here
+    if _tensor_type("X", X).ndim < 2 or X.shape[0] < 2:
+        raise ValueError(f"X must be a tensor of at least two examples, shape (N, ...); got {tuple(X.shape)}")
+    check_tensor("X", X, finite=True)  # a NaN would make every variance below NaN
+    X = X.to(module_device(model, X.device))
     seen: dict[str, torch.Tensor] = {}
     hooks = [m.register_forward_pre_hook(lambda mod, args, name=name: seen.__setitem__(name, args[0]))
              for name, m in layers]
@@ -48,6 +51,9 @@ def recompute_bn_stats_without_dropout(model: nn.Module, X: torch.Tensor, batch_
     remedy for the variance shift (section `dropout-practice`). Dropout layers are PyTorch's
     (``nn.Dropout``, ``nn.Dropout1d/2d/3d``) or :class:`Dropout`; their rates are restored
     afterwards. Returns the number of batches used."""
+    batch_norm_layers(model)  # checked before any rate is touched
+    _tensor_type("X", X)
+    batch_size = check_int("batch_size", batch_size, minimum=2)
     drops = [m for m in model.modules() if isinstance(m, TORCH_DROPOUT_TYPES + (Dropout,))]
     saved = [(m.p if isinstance(m, TORCH_DROPOUT_TYPES) else m.keep) for m in drops]
     try:
@@ -79,9 +85,10 @@ def predictive_uncertainty(samples: torch.Tensor) -> dict[str, torch.Tensor]:
 
     All but ``mean`` have shape (N,).
     """
-    if not isinstance(samples, torch.Tensor) or samples.ndim != 3:
-        got = tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__
-        raise ValueError(f"samples must be a (k, N, C) tensor of class probabilities, got {got}")
+    if _tensor_type("samples", samples).ndim != 3:
+        raise ValueError(f"samples must be a (k, N, C) tensor of class probabilities, got shape "
+                         f"{tuple(samples.shape)}")
+    check_tensor("samples", samples, nonempty=True, finite=True)
     p = samples.double()
     if (p < 0).any() or not torch.allclose(p.sum(-1), torch.ones_like(p[..., 0]), atol=1e-4):
         raise ValueError("samples must be probabilities: non-negative, summing to 1 over the last axis")

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validate import check_float, check_int
-from .core import _keep
+from .._validate import check_bool, check_float, check_int
+from .core import _batch, _floating, _generator, _keep
 
 
 class GaussianDropout(nn.Module):
@@ -28,6 +28,7 @@ class GaussianDropout(nn.Module):
         return cls(math.sqrt((1.0 - keep) / keep))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _floating("x", x)
         if not self.training or self.sigma == 0.0:
             return x
         return x * (1.0 + self.sigma * torch.randn_like(x))
@@ -46,13 +47,14 @@ class DropConnectLinear(nn.Linear):
     """
 
     def __init__(self, in_features: int, out_features: int, keep: float = 0.5, bias: bool = True):
-        super().__init__(check_int("in_features", in_features, minimum=1),
-                         check_int("out_features", out_features, minimum=1), bias=bias)
-        self.keep = _keep(keep)
+        in_features = check_int("in_features", in_features, minimum=1)
+        out_features = check_int("out_features", out_features, minimum=1)
+        keep, bias = _keep(keep), check_bool("bias", bias)  # checked before any weight is drawn
+        super().__init__(in_features, out_features, bias=bias)
+        self.keep = keep
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"DropConnectLinear expects (N, {self.in_features}) input, got {tuple(x.shape)}")
+        _batch(x, self.in_features, self.weight, "DropConnectLinear")
         if not self.training:
             return F.linear(x, self.weight, self.bias)
         masks = torch.rand(x.shape[0], *self.weight.shape, device=x.device) < self.keep
@@ -72,12 +74,13 @@ def stochastic_pool2d(x: torch.Tensor, kernel: int, *, training: bool,
     a_i drawn with probability p_i. Inference: the probability-weighted average Σ_i p_i a_i, which is
     the expectation of the training output. A region of zeros outputs 0.
     """
-    kernel = check_int("kernel", kernel, minimum=1)
-    if x.ndim != 4 or x.shape[2] % kernel or x.shape[3] % kernel:
-        raise ValueError(f"stochastic_pool2d needs (N, C, H, W) input with H and W divisible by kernel "
-                         f"{kernel}, got {tuple(x.shape)}")
-    if (x < 0).any():
-        raise ValueError("stochastic_pool2d needs non-negative activations (apply a ReLU first)")
+    kernel, training = check_int("kernel", kernel, minimum=1), check_bool("training", training)
+    if _floating("x", x).ndim != 4 or x.shape[2] % kernel or x.shape[3] % kernel:
+        raise ValueError(f"stochastic_pool2d needs (N, C, H, W) input x with H and W divisible by kernel "
+                         f"{kernel}, got shape {tuple(x.shape)}")
+    _generator(generator, x.device)
+    if not bool(((x >= 0) & (x < math.inf)).all()):  # one reduction catches negatives, NaN and inf
+        _nonnegative_error(x)
     n, c, h, w = x.shape
     regions = x.unfold(2, kernel, kernel).unfold(3, kernel, kernel)  # (N, C, H/k, W/k, k, k)
     regions = regions.reshape(n, c, h // kernel, w // kernel, kernel * kernel)
@@ -87,6 +90,14 @@ def stochastic_pool2d(x: torch.Tensor, kernel: int, *, training: bool,
         return (p * regions).sum(-1)
     pick = torch.multinomial(p.detach().reshape(-1, kernel * kernel), 1, generator=generator)
     return regions.reshape(-1, kernel * kernel).gather(1, pick).reshape(n, c, h // kernel, w // kernel)
+
+
+def _nonnegative_error(x: torch.Tensor):
+    if (x < 0).any():
+        raise ValueError(f"stochastic_pool2d needs non-negative activations x (apply a ReLU first), got "
+                         f"{x.min().item():g}")
+    raise ValueError("stochastic_pool2d needs finite non-negative activations x, got NaN or inf, which would "
+                     "turn the region's probabilities into NaN")
 
 
 class StochasticPool2d(nn.Module):

@@ -17,6 +17,9 @@ class AdditiveGaussianNoise(nn.Module):
         self.sigma = check_float("sigma", sigma, minimum=0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            got = f"dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+            raise TypeError(f"x must be a floating-point tensor, got {got}")
         if not self.training or self.sigma == 0.0:
             return x
         return x + self.sigma * torch.randn_like(x)
