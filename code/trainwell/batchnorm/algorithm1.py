@@ -10,27 +10,29 @@ joins them into an autograd ``Function``; :func:`normalize` applies it over any 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 import torch
-from torch.autograd.function import once_differentiable
 
 from .._validate import check_float, check_int
 
 
-def _reduction_dims(x: torch.Tensor, dims) -> tuple[int, ...]:
-    """``dims`` as a sorted tuple of non-negative axes of ``x`` (an int is one axis)."""
+def _reduction_dims(x: torch.Tensor, dims, name: str = "x") -> tuple[int, ...]:
+    """``dims`` as a sorted tuple of non-negative axes of ``x`` (an int is one axis); ``name`` is what
+    the error messages call ``x``."""
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, got {type(x).__name__}"
+        raise TypeError(f"{name} must be a floating-point tensor, got {type(x).__name__}"
                         + (f" of dtype {x.dtype}" if isinstance(x, torch.Tensor) else ""))
     if x.numel() == 0:
-        raise ValueError(f"x is empty (shape {tuple(x.shape)}); there is nothing to normalize")
-    axes = (dims,) if isinstance(dims, int) else dims
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); there is nothing to normalize")
+    is_axis = isinstance(dims, numbers.Integral) and not isinstance(dims, bool)
+    axes = (dims,) if is_axis else dims
     if not isinstance(axes, (tuple, list)) or len(axes) == 0:
-        raise ValueError(f"Invalid dims: {dims!r} (must be a non-empty tuple of axes of x)")
+        raise ValueError(f"Invalid dims: {dims!r} (must be a non-empty tuple of axes of {name})")
     out = []
     for d in axes:
-        check_int("dim", d)
+        check_int("dims entry", d)
         if not -x.ndim <= d < x.ndim:
             raise ValueError(f"Invalid dims: {dims!r} (axis {d} is out of range for a {x.ndim}-D input; "
                              f"allowed: {-x.ndim} to {x.ndim - 1})")
@@ -66,6 +68,32 @@ def _check_per_feature(name: str, p, x: torch.Tensor, dims) -> None:
 
 def _check_eps(eps) -> float:
     return check_float("eps", eps, minimum=0.0, min_inclusive=False)
+
+
+def _check_backward_args(grad_y, cache, gamma) -> None:
+    """The backward helpers' arguments agree with the forward pass that made ``cache``: ``grad_y`` has
+    exactly the shape, dtype and device of x (a smaller gradient would broadcast into wrong sums)."""
+    if not isinstance(cache, BNCache):
+        raise TypeError(f"cache must be the BNCache returned by batch_norm_forward, got "
+                        f"{type(cache).__name__}")
+    x_hat = cache.x_hat
+    if not isinstance(grad_y, torch.Tensor):
+        raise TypeError(f"grad_y must be a tensor, got {type(grad_y).__name__}")
+    if grad_y.shape != x_hat.shape:
+        raise ValueError(f"grad_y must have the shape of the forward's input {tuple(x_hat.shape)}, got "
+                         f"{tuple(grad_y.shape)}; nothing is broadcast")
+    if grad_y.dtype != x_hat.dtype or grad_y.device != x_hat.device:
+        raise TypeError(f"grad_y is {grad_y.dtype} on {grad_y.device} but the forward's input was "
+                        f"{x_hat.dtype} on {x_hat.device}")
+    _check_per_feature("gamma", gamma, x_hat, cache.dims)
+
+
+def _x_hat_and_inv_std(x: torch.Tensor, dims: tuple[int, ...], m: int, eps: float):
+    """x̂ and 1/√(σ²_B + ε) by the arithmetic of :func:`batch_norm_forward`, out of place, so that
+    autograd can differentiate them with respect to x (used for double backward)."""
+    x_centered = x - x.sum(dim=dims, keepdim=True) / m
+    inv_std = torch.rsqrt((x_centered * x_centered).sum(dim=dims, keepdim=True) / m + eps)
+    return x_centered * inv_std, inv_std
 
 
 # --------------------------------------------------------------------------------------------------
@@ -145,8 +173,9 @@ def batch_norm_backward(grad_y: torch.Tensor, cache: BNCache, gamma: torch.Tenso
         Σ_i (x_i − μ_B)         = 0                    (by the definition of μ_B)
 
     Returns ``(∂ℓ/∂x, ∂ℓ/∂γ, ∂ℓ/∂β)``; the last two have the shape of the kept axes. ``gamma=None``
-    means γ = 1.
+    means γ = 1. ``grad_y`` must have exactly the shape of x.
     """
+    _check_backward_args(grad_y, cache, gamma)
     dims, m, x_hat, inv_std = cache.dims, cache.m, cache.x_hat, cache.inv_std
     kept = _kept_shape(grad_y.shape, dims)
     gamma_b = 1.0 if gamma is None else gamma.reshape(inv_std.shape)  # γ, broadcastable against x
@@ -176,8 +205,9 @@ def batch_norm_backward_compact(grad_y: torch.Tensor, cache: BNCache, gamma: tor
         ∂ℓ/∂x_i = γ / (m √(σ²_B + ε)) · (m ∂ℓ/∂y_i − Σ_j ∂ℓ/∂y_j − x̂_i Σ_j ∂ℓ/∂y_j x̂_j)
 
     i.e. the upstream gradient with its mean and its component along x̂ removed, then scaled.
-    Returns ``(∂ℓ/∂x, ∂ℓ/∂γ, ∂ℓ/∂β)``.
+    Returns ``(∂ℓ/∂x, ∂ℓ/∂γ, ∂ℓ/∂β)``; ``grad_y`` must have exactly the shape of x.
     """
+    _check_backward_args(grad_y, cache, gamma)
     dims, m, x_hat, inv_std = cache.dims, cache.m, cache.x_hat, cache.inv_std
     kept = _kept_shape(grad_y.shape, dims)
     sum_g = grad_y.sum(dim=dims, keepdim=True)                 # Σ_j ∂ℓ/∂y_j      (= ∂ℓ/∂β)
@@ -196,23 +226,28 @@ class BatchNormFunction(torch.autograd.Function):
     (section `bn-algorithm1`), written out by hand; autograd never sees the forward's arithmetic. The
     batch statistics μ_B and σ²_B (biased, with the shape of the kept axes) are returned too, for
     running averages; they are not differentiable. ``gamma`` / ``beta`` may be ``None`` (no affine
-    part). Differentiable once: the backward itself is not differentiated.
+    part).
+
+    Higher derivatives: the six formulas are ordinary tensor operations, so when a gradient is taken
+    with ``create_graph=True`` the backward recomputes x̂ and 1/√(σ²_B + ε) from x (which it keeps,
+    as PyTorch's batch norm does) and autograd differentiates the formulas themselves.
     """
 
     @staticmethod
     def forward(ctx, x, gamma, beta, dims, eps):
         y, cache = batch_norm_forward(x, gamma, beta, dims, eps)
-        ctx.save_for_backward(cache.x_hat, cache.inv_std, gamma)
-        ctx.dims, ctx.m = cache.dims, cache.m
+        ctx.save_for_backward(x, cache.x_hat, cache.inv_std, gamma)
+        ctx.dims, ctx.m, ctx.eps = cache.dims, cache.m, eps
         kept = _kept_shape(x.shape, cache.dims)
         mean, var = cache.mean.reshape(kept), cache.var.reshape(kept)
         ctx.mark_non_differentiable(mean, var)
         return y, mean, var
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_y, _grad_mean, _grad_var):
-        x_hat, inv_std, gamma = ctx.saved_tensors
+        x, x_hat, inv_std, gamma = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: the gradient itself will be differentiated
+            x_hat, inv_std = _x_hat_and_inv_std(x, ctx.dims, ctx.m, ctx.eps)
         cache = BNCache(None, None, x_hat, inv_std, ctx.dims, ctx.m)
         d_x, d_gamma, d_beta = batch_norm_backward(grad_y, cache, gamma)
         return (d_x if ctx.needs_input_grad[0] else None,

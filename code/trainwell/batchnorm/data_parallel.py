@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from .._validate import check_int, check_tensor
 from .layers import BatchNorm
 
 
@@ -19,11 +20,21 @@ def data_parallel_bn_step(rank: int, world_size: int, x_full: torch.Tensor, grad
     the output ``y``, ``grad_x``, ``grad_weight`` and ``grad_bias`` (this worker's share; their sum
     over workers is the full-batch gradient, as data-parallel training adds them up), and
     ``running_mean`` / ``running_var``. Meant for :func:`~trainwell.batchnorm.distributed.run_data_parallel`.
+    The batch is split into ``world_size`` parts whose sizes differ by at most one.
     """
+    world_size = check_int("world_size", world_size, minimum=1)
+    rank = check_int("rank", rank, minimum=0, maximum=world_size - 1)
+    check_tensor("x_full", x_full, min_ndim=2, floating=True, nonempty=True)
+    check_tensor("grad_full", grad_full, shape=tuple(x_full.shape))
+    if grad_full.dtype != x_full.dtype:
+        raise TypeError(f"grad_full is {grad_full.dtype} but x_full is {x_full.dtype}; give both one dtype")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None:
+            check_tensor(name, p, shape=(x_full.shape[1],), floating=True)
     if x_full.shape[0] < world_size:
         raise ValueError(f"x_full has {x_full.shape[0]} examples, fewer than the {world_size} workers")
-    x_local = x_full.chunk(world_size, dim=0)[rank]
-    g_local = grad_full.chunk(world_size, dim=0)[rank]
+    x_local = x_full.tensor_split(world_size, dim=0)[rank]
+    g_local = grad_full.tensor_split(world_size, dim=0)[rank]
     out = {}
     for name, sync in (("sync", True), ("local", False)):
         layer = BatchNorm(x_full.shape[1], momentum=momentum, sync=sync, dtype=x_full.dtype)

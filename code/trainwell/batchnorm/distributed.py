@@ -8,6 +8,7 @@ import math
 import pickle
 import queue
 import socket
+import sys
 import time
 import traceback
 from datetime import timedelta
@@ -52,10 +53,10 @@ def sync_batch_stats(x: torch.Tensor, dims, group=None) -> tuple[torch.Tensor, t
     roundoff u = 6e-8 in float32), unlike the two-pass variance of :func:`batch_norm_forward`. Inputs
     with a large offset should be centred first, or synced in float64.
     """
+    dims = _reduction_dims(x, dims)
     if not (dist.is_available() and dist.is_initialized()):
         raise RuntimeError("sync_batch_stats needs torch.distributed to be initialized "
                            "(run it inside run_data_parallel or after dist.init_process_group)")
-    dims = _reduction_dims(x, dims)
     kept = _kept_shape(x.shape, dims)
     k = math.prod(kept)
     count = torch.full((1,), x.numel() // k, dtype=x.dtype, device=x.device)
@@ -65,6 +66,23 @@ def sync_batch_stats(x: torch.Tensor, dims, group=None) -> tuple[torch.Tensor, t
     mean = total[:k] / m
     var = (total[k:2 * k] / m - mean * mean).clamp_min(0.0)
     return mean.reshape(kept), var.reshape(kept), m
+
+
+def _check_sendable(fn, args) -> None:
+    """``fn`` and ``args`` reach fresh worker processes: both pickle, and ``fn`` is not defined in an
+    interactive session (``__main__`` without a file), which a spawned process cannot import."""
+    main = sys.modules.get("__main__")
+    name = getattr(fn, "__qualname__", type(fn).__name__)
+    if getattr(fn, "__module__", None) == "__main__" and not getattr(main, "__file__", None):
+        raise TypeError(f"fn must be importable by a fresh process, got {name} defined in an interactive "
+                        "session (a notebook); define it in a module and import it")
+    for what, obj in (("fn", fn), ("args", args)):
+        try:
+            pickle.dumps(obj)
+        except Exception as exc:  # what pickle raises varies: PicklingError, AttributeError, TypeError
+            raise TypeError(f"{what} must be picklable to reach the worker processes ({name}: "
+                            f"{type(exc).__name__}: {exc}); use a module-level function and plain data"
+                            ) from None
 
 
 def _free_port() -> int:
@@ -99,6 +117,7 @@ def run_data_parallel(fn, *args, world_size: int = 2, timeout_s: float = 120.0) 
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     world_size = check_int("world_size", world_size, minimum=1)
     timeout_s = check_float("timeout_s", timeout_s, minimum=0.0, min_inclusive=False)
+    _check_sendable(fn, args)
     if not (dist.is_available() and dist.is_gloo_available()):
         raise RuntimeError("run_data_parallel needs torch.distributed with the gloo backend")
     ctx = mp.get_context("spawn")

@@ -6,12 +6,25 @@ of a whole trained network is :func:`trainwell.models.recompute_population_stats
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 
+from .._validate import check_tensor
 from ..models import is_batch_norm
 from .algorithm1 import _check_eps, _kept_shape, _reduction_dims
+from .norms import _REDUCED_DTYPES
+
+
+def _check_batch(k: int, x, first) -> None:
+    """Batch k of :func:`population_stats` is a non-empty, finite floating-point tensor like batch 0."""
+    name = f"batches[{k}]"
+    check_tensor(name, x, floating=True, nonempty=True)
+    if first is not None and (x.dtype != first.dtype or x.device != first.device):
+        raise TypeError(f"{name} is {x.dtype} on {x.device} but batches[0] is {first.dtype} on "
+                        f"{first.device}; give every batch one dtype and device")
+    check_tensor(name, x, finite=True)
 
 
 @torch.no_grad()
@@ -21,17 +34,26 @@ def population_stats(batches, dims=(0,)) -> tuple[torch.Tensor, torch.Tensor]:
         E[x]   = E_B[μ_B]
         Var[x] = m/(m − 1) · E_B[σ²_B]        (unbiased; every batch must hold the same m)
 
-    ``batches`` is an iterable of tensors; ``dims`` are the reduced axes (``(0,)`` for (N, C),
-    ``(0, 2, 3)`` for images). Returns ``(E[x], Var[x])`` with the shape of the kept axes. These equal
-    the running statistics of ``nn.BatchNorm1d(momentum=None)`` after one pass over the same batches.
+    ``batches`` is an iterable of tensors (a list, a generator; not one tensor, whose rows would be
+    taken for batches); ``dims`` are the reduced axes (``(0,)`` for (N, C), ``(0, 2, 3)`` for
+    images). Every batch is a finite floating-point tensor of one dtype and device. Returns
+    ``(E[x], Var[x])`` with the shape of the kept axes. These equal the running statistics of
+    ``nn.BatchNorm1d(momentum=None)`` after one pass over the same batches.
     """
-    means, variances, m_seen, kept_seen = [], [], None, None
+    if isinstance(batches, torch.Tensor):
+        raise TypeError(f"batches must be an iterable of mini-batch tensors, got one tensor of shape "
+                        f"{tuple(batches.shape)}, whose rows would be taken for batches; pass [x] for a "
+                        "single batch, or list(x.split(m)) for batches of m rows")
+    if not isinstance(batches, Iterable):
+        raise TypeError(f"batches must be an iterable of mini-batch tensors, got {type(batches).__name__}")
+    means, variances, m_seen, kept_seen, first = [], [], None, None, None
     for k, x in enumerate(batches):
-        axes = _reduction_dims(x, dims)
+        _check_batch(k, x, first)
+        axes = _reduction_dims(x, dims, name=f"batches[{k}]")
         kept = _kept_shape(x.shape, axes)
         m = x.numel() // math.prod(kept)
         if m_seen is None:
-            m_seen, kept_seen = m, kept
+            m_seen, kept_seen, first = m, kept, x
         elif m != m_seen or kept != kept_seen:
             raise ValueError(f"batch {k} has {m} values per feature and feature shape {kept}, but batch 0 "
                              f"has {m_seen} and {kept_seen} (Algorithm 2 uses batches of one size m)")
@@ -53,16 +75,35 @@ def inference_affine(gamma: torch.Tensor | None, beta: torch.Tensor | None, mean
         scale = γ / √(Var[x] + ε)
         shift = β − γ E[x] / √(Var[x] + ε)
 
-    ``gamma`` / ``beta`` ``None`` mean γ = 1 / β = 0. All given tensors have the same shape.
+    ``gamma`` / ``beta`` ``None`` mean γ = 1 / β = 0. All given tensors have one shape, dtype and
+    device; they must be finite, and ``var`` >= 0 (a negative variance would give NaN).
     """
     eps = _check_eps(eps)
-    for name, t in (("mean", mean), ("var", var), ("gamma", gamma), ("beta", beta)):
+    _check_affine_args(gamma, beta, mean, var)
+    return _scale_shift(gamma, beta, mean, var, eps)
+
+
+def _check_affine_args(gamma, beta, mean, var) -> None:
+    check_tensor("mean", mean, floating=True)
+    for name, t in (("var", var), ("gamma", gamma), ("beta", beta)):
         if t is None and name in ("gamma", "beta"):
             continue
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a tensor, got {type(t).__name__}")
+        check_tensor(name, t)
         if t.shape != mean.shape:
             raise ValueError(f"{name} must have the shape of mean {tuple(mean.shape)}, got {tuple(t.shape)}")
+        if t.dtype != mean.dtype or t.device != mean.device:
+            raise TypeError(f"{name} is {t.dtype} on {t.device} but mean is {mean.dtype} on {mean.device}; "
+                            "convert one of them")
+    for name, t in (("mean", mean), ("var", var), ("gamma", gamma), ("beta", beta)):
+        if t is not None:
+            check_tensor(name, t, finite=True)
+    if var.numel() and bool((var < 0).any()):
+        raise ValueError(f"var holds {int((var < 0).sum())} negative value(s) (min {var.min().item():.3g}); "
+                         "a variance is >= 0")
+
+
+def _scale_shift(gamma, beta, mean, var, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The arithmetic of :func:`inference_affine` without its checks (the eval-mode layer's path)."""
     scale = torch.rsqrt(var + eps)
     if gamma is not None:
         scale = gamma * scale
@@ -72,8 +113,10 @@ def inference_affine(gamma: torch.Tensor | None, beta: torch.Tensor | None, mean
     return scale, shift
 
 
-def _bn_inference_affine(bn, n_out: int, layer_name: str):
-    """(scale, shift) of an eval-mode batch norm (ours or PyTorch's) after a layer with n_out outputs."""
+def _bn_inference_affine(bn, n_out: int, layer_name: str, layer_weight: torch.Tensor):
+    """(scale, shift) of an eval-mode batch norm (ours or PyTorch's) after a layer with n_out outputs
+    whose weight is ``layer_weight``; the pair must be a network that runs (one device, and dtypes
+    that PyTorch's batch norm accepts together)."""
     if not is_batch_norm(bn):
         raise TypeError(f"bn must be a batch-norm layer (trainwell's BatchNorm or nn.BatchNorm1d/2d/3d), "
                         f"got {type(bn).__name__}")
@@ -83,6 +126,19 @@ def _bn_inference_affine(bn, n_out: int, layer_name: str):
     if bn.num_features != n_out:
         raise ValueError(f"bn.num_features = {bn.num_features} does not match the {n_out} outputs of "
                          f"the {layer_name}")
+    stats = bn.running_mean
+    if stats.device != layer_weight.device:
+        raise TypeError(f"bn is on {stats.device} but the {layer_name} is on {layer_weight.device}; move one "
+                        "of them")
+    reduced = layer_weight.dtype in _REDUCED_DTYPES and stats.dtype == torch.float32
+    if stats.dtype != layer_weight.dtype and not reduced:
+        raise TypeError(f"bn is {stats.dtype} but the {layer_name} is {layer_weight.dtype}, a pair that does "
+                        f"not run; convert one of them (e.g. bn.to({layer_weight.dtype}))")
+    for name in ("running_mean", "running_var"):
+        check_tensor(f"bn.{name}", getattr(bn, name), finite=True)
+    if bool((bn.running_var < 0).any()):
+        raise ValueError(f"bn.running_var holds {int((bn.running_var < 0).sum())} negative value(s); a "
+                         "variance is >= 0")
     weight = bn.weight if bn.affine else None
     bias = bn.bias if bn.affine else None
     return inference_affine(weight, bias, bn.running_mean, bn.running_var, bn.eps)
@@ -95,7 +151,7 @@ def fold_into_linear(linear: nn.Linear, bn) -> nn.Linear:
     W' = diag(scale) W and b' = scale · b + shift (b = 0 if ``linear`` has no bias)."""
     if not isinstance(linear, nn.Linear):
         raise TypeError(f"linear must be an nn.Linear, got {type(linear).__name__}")
-    scale, shift = _bn_inference_affine(bn, linear.out_features, "linear layer")
+    scale, shift = _bn_inference_affine(bn, linear.out_features, "linear layer", linear.weight)
     w = linear.weight
     folded = nn.Linear(linear.in_features, linear.out_features, bias=True, device=w.device, dtype=w.dtype)
     b = linear.bias if linear.bias is not None else torch.zeros_like(shift)
@@ -111,7 +167,7 @@ def fold_into_conv2d(conv: nn.Conv2d, bn) -> nn.Conv2d:
     b' = scale · b + shift (b = 0 if ``conv`` has no bias)."""
     if not isinstance(conv, nn.Conv2d):
         raise TypeError(f"conv must be an nn.Conv2d, got {type(conv).__name__}")
-    scale, shift = _bn_inference_affine(bn, conv.out_channels, "convolution")
+    scale, shift = _bn_inference_affine(bn, conv.out_channels, "convolution", conv.weight)
     w = conv.weight
     folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
                        padding=conv.padding, dilation=conv.dilation, groups=conv.groups, bias=True,
