@@ -253,7 +253,7 @@ def test_bad_data():
 
 def test_history_metric_plot_and_repeat():
     _, hist = train_once()
-    with pytest.raises(KeyError, match="Unknown metric 'accuracy'"):
+    with pytest.raises(ValueError, match="Unknown metric 'accuracy'"):
         hist.metric("accuracy")
     with pytest.raises(ValueError, match="empty"):
         History().metric("val_loss")

@@ -47,7 +47,7 @@ def _entry(name: str, notebook: str, what: str, *, quick: dict, full: dict) -> E
 _ENTRIES = [
     _entry("using.digits_mlp", "using/using_this_book",
            "one-hidden-layer MLP on the 8x8 digits, two learning rates",
-           quick={"epochs": 30, "batch_size": 64, "hidden": 128, "seeds": 3},
+           quick={"epochs": 30, "batch_size": 64, "hidden": 128, "seeds": 5},
            full={"epochs": 200, "batch_size": 64, "hidden": 512, "seeds": 10}),
     # Part II, dropout
     _entry("dropout.bagging", "dropout/bagging",
@@ -94,7 +94,7 @@ _ENTRIES = [
                  "learning_rates": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)}),
     _entry("batchnorm.figure1", "batchnorm/figure1",
            "the paper's Figure 1: 3x100 sigmoid MLP on MNIST with and without BN",
-           quick={"steps": 3000, "eval_every": 100, "seeds": 3},
+           quick={"steps": 3000, "eval_every": 100, "seeds": 5},
            full={"steps": 50000, "eval_every": 500, "seeds": 5}),
     _entry("batchnorm.regularization", "batchnorm/beyond",
            "batch norm, dropout and both as regularizers",
@@ -130,7 +130,7 @@ def sizes(experiment: str) -> SimpleNamespace:
         raise TypeError(f"experiment must be a name such as 'dropout.bagging', got {experiment!r}")
     if experiment not in TABLE:
         known = ", ".join(sorted(TABLE))
-        raise KeyError(f"Unknown experiment {experiment!r} (known: {known})")
+        raise ValueError(f"Unknown experiment {experiment!r} (known: {known})")
     entry = TABLE[experiment]
     return SimpleNamespace(**(entry.quick if size() == "quick" else entry.full))
 

@@ -16,7 +16,9 @@ mini-batch (augmentation, input noise); a ``penalty`` is added to every mini-bat
 from __future__ import annotations
 
 import copy
+import itertools
 import math
+import numbers
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -24,12 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._validate import check_choice, check_int
 from .config import device as default_device
 from .config import seed_everything
 from .metrics import evaluate, resolve_loss
+from .models import is_batch_norm
 
 MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
 
@@ -54,7 +58,7 @@ class History:
         if not self.epochs:
             raise ValueError("History is empty: no epoch has finished")
         if name not in self.epochs[0]:
-            raise KeyError(f"Unknown metric {name!r} (recorded: {', '.join(self.epochs[0])})")
+            raise ValueError(f"Unknown metric {name!r} (recorded: {', '.join(self.epochs[0])})")
         return np.array([e[name] for e in self.epochs], dtype=float)
 
     def plot(self, axes=None, title: str | None = None):
@@ -233,17 +237,40 @@ def _as_callback(cb) -> Callback:
                     f"got {type(cb).__name__}")
 
 
-def _check_data(data) -> None:
+def _check_data(data, where: str = "fit") -> None:
     for name in ("X_train", "y_train", "X_val", "y_val"):
         if not isinstance(getattr(data, name, None), torch.Tensor):
-            raise TypeError(f"fit: data must have tensor attributes X_train, y_train, X_val, y_val "
+            raise TypeError(f"{where}: data must have tensor attributes X_train, y_train, X_val, y_val "
                             f"(a trainwell.data.Dataset); {name} is missing")
     for split in ("train", "val"):
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
         if X.shape[0] != y.shape[0]:
-            raise ValueError(f"fit: X_{split} has {X.shape[0]} rows but y_{split} has {y.shape[0]}")
+            raise ValueError(f"{where}: X_{split} has {X.shape[0]} rows but y_{split} has {y.shape[0]}")
         if X.shape[0] == 0:
-            raise ValueError(f"fit: the {split} split is empty")
+            raise ValueError(f"{where}: the {split} split is empty")
+        if not X.is_floating_point():
+            raise TypeError(f"{where}: X_{split} must be a floating-point tensor, got {X.dtype}")
+        if y.dtype == torch.bool or y.is_complex():
+            raise TypeError(f"{where}: y_{split} must hold integer class labels or float targets, "
+                            f"got {y.dtype}")
+    if data.X_train.dtype != data.X_val.dtype or data.X_train.shape[1:] != data.X_val.shape[1:]:
+        raise ValueError(f"{where}: X_train and X_val must share dtype and example shape, got "
+                         f"{data.X_train.dtype} {tuple(data.X_train.shape[1:])} and "
+                         f"{data.X_val.dtype} {tuple(data.X_val.shape[1:])}")
+    if data.y_train.is_floating_point() != data.y_val.is_floating_point():
+        raise ValueError(f"{where}: y_train and y_val must both be class labels or both float targets, got "
+                         f"{data.y_train.dtype} and {data.y_val.dtype}")
+
+
+def _check_last_batch(model: nn.Module, n: int, batch_size: int, drop_last: bool, where: str) -> None:
+    """Batch norm cannot train on one example per feature: refuse, before training, an epoch whose last
+    mini-batch would hold a single example when the model has a 1-d batch-norm layer."""
+    if drop_last or n % batch_size != 1:
+        return
+    if any(is_batch_norm(m) and type(m).__name__ == "BatchNorm1d" for m in model.modules()):
+        raise ValueError(f"{where}: with {n} training examples and batch_size {batch_size}, the last "
+                         "mini-batch of every epoch holds one example, on which batch norm cannot train "
+                         "(one value per feature has no variance); pass drop_last=True or another batch_size")
 
 
 def _build_optimizer(optimizer, model: nn.Module) -> torch.optim.Optimizer:
@@ -319,6 +346,7 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     if drop_last and batch_size > n:
         raise ValueError(f"fit: drop_last=True with batch_size {batch_size} larger than the "
                          f"{n} training examples leaves no mini-batch")
+    _check_last_batch(model, n, batch_size, drop_last, "fit")
 
     dev = torch.device(device) if device is not None else default_device()
     model.to(dev)
@@ -466,3 +494,433 @@ def repeat(run: Callable[[int], object], seeds: Sequence[int], *, progress: bool
         seed_everything(seed)
         results.append(run(seed))
     return results
+
+
+# ------------------------------------------------------------------------------------------------
+# Many runs side by side
+
+
+def settings_from_grid(grid) -> list[dict]:
+    """The optimizer settings a ``grid`` describes: ``None`` (one setting, the optimizer's own), a
+    dict of lists (every combination, e.g. ``{"lr": [0.01, 0.1], "weight_decay": [0, 1e-4]}``), or a
+    list of dicts (exactly those settings)."""
+    if grid is None:
+        return [{}]
+    if isinstance(grid, dict):
+        for key, values in grid.items():
+            if not isinstance(key, str):
+                raise TypeError(f"grid keys must be hyperparameter names, got {key!r}")
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not len(values):
+                raise TypeError(f"grid[{key!r}] must be a non-empty list of values, got {values!r}")
+        settings = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
+    elif isinstance(grid, Sequence) and not isinstance(grid, (str, bytes)) and len(grid):
+        settings = [dict(s) if isinstance(s, dict) else None for s in grid]
+        if any(s is None for s in settings):
+            raise TypeError("grid as a list must hold dicts of hyperparameters, "
+                            "e.g. [{'lr': 0.1}, {'lr': 0.01}]")
+        if len({tuple(s) for s in settings}) != 1:
+            raise ValueError(f"every setting of grid must name the same hyperparameters, got "
+                             f"{sorted({tuple(s) for s in settings})}")
+    else:
+        raise TypeError(f"grid must be None, a dict of lists or a non-empty list of dicts, got {grid!r}")
+    for setting in settings:
+        for key, value in setting.items():
+            values = value if isinstance(value, tuple) else (value,)
+            for v in values:
+                if isinstance(v, bool):
+                    continue
+                if not isinstance(v, numbers.Real) or not math.isfinite(v):
+                    raise ValueError(f"grid: {key}={value!r} is not a finite number")
+    if len({tuple(sorted(s.items())) for s in settings}) != len(settings):
+        raise ValueError("grid: a setting appears twice")
+    return settings
+
+
+@dataclass
+class Runs:
+    """What :func:`fit_many` returns: per member (in the order settings × seeds) its optimizer
+    ``setting``, its ``seed``, its :class:`History` and its trained ``model``."""
+
+    settings: list[dict]
+    seeds: list[int]
+    histories: list[History]
+    models: list[nn.Module]
+
+    def __len__(self) -> int:
+        return len(self.histories)
+
+    def table(self) -> list[dict]:
+        """One row per member and epoch: the setting's hyperparameters, ``seed``, ``member``, and the
+        epoch's metrics (a tidy table: ``pandas.DataFrame(runs.table())`` if you like)."""
+        rows = []
+        for m, (setting, seed, history) in enumerate(zip(self.settings, self.seeds, self.histories,
+                                                         strict=True)):
+            for record in history.epochs:
+                rows.append({**setting, "seed": seed, "member": m, **record})
+        return rows
+
+    def final(self, metric: str = "val_loss") -> np.ndarray:
+        """``metric`` at each member's last recorded epoch (NaN for a member that recorded none)."""
+        out = np.full(len(self), np.nan)
+        for m, history in enumerate(self.histories):
+            if history.epochs:
+                if metric not in history.epochs[-1]:
+                    raise ValueError(f"Unknown metric {metric!r} "
+                                     f"(recorded: {', '.join(history.epochs[-1])})")
+                out[m] = history.epochs[-1][metric]
+        return out
+
+    def members(self, **setting) -> list[int]:
+        """Indices of the members whose setting has these values, e.g. ``runs.members(lr=0.1)``."""
+        return [m for m, s in enumerate(self.settings)
+                if all(k in s and s[k] == v for k, v in setting.items())]
+
+
+@dataclass
+class ManyState:
+    """What a callback of :func:`fit_many` sees: the :class:`~trainwell.stacked.StackedModel`, the
+    optimizer, one history per member, which members are still ``active``, the epoch and step, the
+    latest step's per-member losses ``batch_loss`` (shape (M,)) and, after an epoch, ``record``: one
+    dict per member (``None`` for a member that has stopped)."""
+
+    model: object
+    optimizer: torch.optim.Optimizer
+    histories: list[History]
+    active: list[bool]
+    device: torch.device
+    epoch: int = 0
+    step: int = 0
+    batch_loss: torch.Tensor | None = None
+    record: list | None = None
+    stop_reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        """End training of every member after the current step, giving the reason."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError("stop: give the reason as a sentence")
+        self.stop_reason = reason
+
+
+def _member_losses(loss, loss_fn, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+    """Each member's mean loss over its mini-batch, shape (M,): fit's loss, member by member."""
+    M = out.shape[0]
+    if yb.is_floating_point() and out.shape != yb.shape:
+        raise ValueError(f"fit_many: each member's outputs have shape {tuple(out.shape[1:])} but the targets "
+                         f"have {tuple(yb.shape[1:])}; a regression loss would broadcast them to a wrong "
+                         "value (give targets of the output's shape, e.g. y.unsqueeze(1))")
+    if loss == "cross_entropy":
+        per = F.cross_entropy(out.reshape(-1, out.shape[-1]), yb.reshape(-1), reduction="none")
+        return per.view(M, -1).mean(1)
+    if loss == "mse":
+        return F.mse_loss(out, yb, reduction="none").reshape(M, -1).mean(1)
+    return torch.stack([loss_fn(out[m], yb[m]).reshape(()) for m in range(M)])
+
+
+@torch.no_grad()
+def _evaluate_members(stacked, X, y, loss, loss_fn, batch_size: int = 4096) -> list[dict]:
+    """:func:`trainwell.metrics.evaluate` for every member at once: mean loss (and accuracy)."""
+    M, N = stacked.members, X.shape[0]
+    classify = not y.is_floating_point()
+    sums = torch.float32 if X.device.type == "mps" else torch.float64  # as evaluate sums
+    total = torch.zeros(M, dtype=sums, device=X.device)
+    correct = torch.zeros(M, dtype=sums, device=X.device)
+    stacked.eval()
+    try:
+        for start in range(0, N, batch_size):
+            xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            out = stacked(xb, shared=True)
+            ys = yb.unsqueeze(0).expand(M, *yb.shape)
+            total += _member_losses(loss, loss_fn, out, ys) * xb.shape[0]
+            if classify:
+                correct += (out.argmax(dim=-1) == ys).sum(1)
+    finally:
+        stacked.train()
+    totals, corrects = total.cpu().tolist(), correct.cpu().tolist()
+    results = []
+    for m in range(M):
+        result = {"loss": totals[m] / N}
+        if classify:
+            result["acc"] = corrects[m] / N
+        results.append(result)
+    return results
+
+
+class _MemberEarlyStopping:
+    """:class:`EarlyStopping`'s rule, kept for every member of :func:`fit_many` separately."""
+
+    def __init__(self, rule: EarlyStopping, members: int):
+        self.rule = rule
+        self.best_value = [math.inf] * members
+        self.best_epoch: list[int | None] = [None] * members
+        self.best_state: list[dict | None] = [None] * members
+        self.waited = [0] * members
+
+    def update(self, m: int, state: ManyState, record: dict, stacked) -> str | None:
+        rule = self.rule
+        if rule.monitor not in record:
+            raise ValueError(f"EarlyStopping: monitor={rule.monitor!r} is not recorded "
+                             f"(recorded: {', '.join(record)})")
+        value = record[rule.monitor] * (-1.0 if rule.monitor.endswith("acc") else 1.0)
+        if value < self.best_value[m] - rule.min_delta:
+            self.best_value[m], self.best_epoch[m], self.waited[m] = value, state.epoch, 0
+            state.histories[m].best_epoch = state.epoch
+            if rule.restore_best:
+                self.best_state[m] = stacked.member_state(m)
+            return None
+        self.waited[m] += 1
+        if self.waited[m] >= rule.patience:
+            state.histories[m].stopped_early = True
+            return (f"early stopping: {rule.monitor} did not improve for {rule.patience} epochs "
+                    f"after epoch {self.best_epoch[m]}")
+        return None
+
+
+def _many_callbacks(callbacks) -> tuple[list, list[EarlyStopping]]:
+    if isinstance(callbacks, (Callback, str)) or not isinstance(callbacks, Sequence):
+        raise TypeError("fit_many: callbacks must be a list of callbacks, e.g. callbacks=[EarlyStopping(5)]")
+    plain, stopping = [], []
+    for cb in map(_as_callback, callbacks):
+        if isinstance(cb, EarlyStopping):
+            stopping.append(cb)
+        elif isinstance(cb, (Record, LRScheduler)) or getattr(cb, "many", False):
+            plain.append(cb)
+        else:
+            raise TypeError(f"fit_many does not know how to apply {type(cb).__name__} to many members; it "
+                            "takes EarlyStopping (per member), Record, LRScheduler and callbacks that "
+                            "declare many = True")
+    if len(stopping) > 1:
+        raise ValueError("fit_many: give at most one EarlyStopping")
+    return plain, stopping
+
+
+def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], optimizer, grid=None,
+             epochs: int, batch_size: int = 64, loss="cross_entropy",
+             penalty=None, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+             callbacks: Sequence = (), max_steps: int | None = None, drop_last: bool = False,
+             device: torch.device | str | None = None, progress: bool | None = None,
+             desc: str = "training") -> Runs:
+    """Train one member per (setting, seed) side by side, each the run that
+
+        seed_everything(seed); model = build(); fit(model, data, optimizer=<setting>, seed=seed, ...)
+
+    would make: its own initialization, mini-batch order, dropout masks, augmentation and batch-norm
+    statistics (section `using-this-book`). The members run as one
+    :class:`~trainwell.stacked.StackedModel`, so a step of M small networks costs about the
+    arithmetic of M steps rather than M times the overhead of one.
+
+    - ``optimizer``: a function ``params -> Optimizer``, as for :func:`fit`; it receives one param
+      group per setting, holding the hyperparameters of ``grid``. Elementwise optimizers (every
+      ``torch.optim`` optimizer but LBFGS, and the book's own) then act as independent optimizers.
+    - ``grid``: ``None``, a dict of lists (every combination) or a list of dicts of optimizer
+      hyperparameters (``lr``, ``weight_decay``, ``momentum``, ...).
+    - ``callbacks``: :class:`EarlyStopping` acts per member (each member stops, and is restored, on
+      its own); :class:`Record` and :class:`LRScheduler` see a :class:`ManyState`.
+    - ``penalty``: an object with a method ``many(stacked) -> (M,) tensor`` (Part I's penalties have
+      one), added to the members' losses.
+    - The other arguments are :func:`fit`'s. Returns :class:`Runs`: settings, seeds, histories and the
+      trained models, member by member, in the order settings × seeds.
+    """
+    from .stacked import StackedModel
+
+    if not callable(build):
+        raise TypeError("fit_many: build must be a function that returns a new model, "
+                        f"got {type(build).__name__}")
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not len(seeds):
+        raise TypeError(f"fit_many: seeds must be a non-empty list of integers, got {seeds!r}")
+    seeds = [check_int(f"seeds[{i}]", s, minimum=0, maximum=2**32 - 1) for i, s in enumerate(seeds)]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"fit_many: seeds must be distinct, got {seeds}")
+    if isinstance(optimizer, torch.optim.Optimizer) or not callable(optimizer):
+        raise TypeError("fit_many: optimizer must be a function params -> Optimizer (it is built on the "
+                        f"stacked members), got {type(optimizer).__name__}")
+    settings = settings_from_grid(grid)
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    progress_enabled(progress)
+    if max_steps is not None:
+        max_steps = check_int("max_steps", max_steps, minimum=1)
+    if penalty is not None and not callable(getattr(penalty, "many", None)):
+        raise TypeError("fit_many: penalty must have a method many(stacked) returning each member's penalty "
+                        f"(Part I's penalties do), got {type(penalty).__name__}")
+    if transform is not None and not callable(transform):
+        raise TypeError(f"fit_many: transform must be a function, got {type(transform).__name__}")
+    plain_callbacks, stopping = _many_callbacks(callbacks)
+    loss_fn = resolve_loss(loss)
+    loss_name = loss if isinstance(loss, str) else None
+    _check_data(data, "fit_many")
+    n = data.X_train.shape[0]
+    if drop_last and batch_size > n:
+        raise ValueError(f"fit_many: drop_last=True with batch_size {batch_size} larger than the "
+                         f"{n} training examples leaves no mini-batch")
+    dev = torch.device(device) if device is not None else default_device()
+
+    member_settings = [s for s in settings for _ in seeds]
+    member_seeds = [seed for _ in settings for seed in seeds]
+    models = _build_members(build, member_seeds, dev)
+    _check_last_batch(models[0], n, batch_size, drop_last, "fit_many")
+    streams = [torch.Generator(device=dev).manual_seed(_stream_seed(s)) for s in member_seeds]
+    stacked = StackedModel(models, [len(seeds)] * len(settings), streams)
+    groups = [{"params": params, **setting} for params, setting in zip(stacked.param_groups(), settings,
+                                                                       strict=True)]
+    opt = optimizer(groups)
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(f"fit_many: the optimizer function returned {type(opt).__name__}, not a "
+                        "torch.optim.Optimizer")
+    unknown = sorted({k for s in settings for k in s} - set(opt.defaults))
+    if unknown:
+        raise ValueError(f"fit_many: grid names {', '.join(unknown)}, not a hyperparameter of "
+                         f"{type(opt).__name__} (its hyperparameters: {', '.join(opt.defaults)})")
+    if len(opt.param_groups) != len(settings):
+        raise ValueError("fit_many: the optimizer function must keep the param groups it is given")
+
+    M = len(models)
+    histories = [History() for _ in range(M)]
+    state = ManyState(model=stacked, optimizer=opt, histories=histories, active=[True] * M, device=dev)
+    tracker = _MemberEarlyStopping(stopping[0], M) if stopping else None
+    final_state: list[dict | None] = [None] * M
+    order_generators = [torch.Generator().manual_seed(s) for s in member_seeds]
+    for cb in plain_callbacks:
+        cb.on_fit_start(state)
+        if getattr(cb, "plateau", False):
+            raise ValueError("fit_many: ReduceLROnPlateau needs one metric, but every member has its own")
+    try:
+        _many_loop(state, stacked, data, dev, epochs=epochs, batch_size=batch_size, loss=loss_name,
+                   loss_fn=loss_fn, penalty=penalty, transform=transform, callbacks=plain_callbacks,
+                   tracker=tracker, final_state=final_state, streams=streams,
+                   order_generators=order_generators, max_steps=max_steps, drop_last=drop_last,
+                   progress=progress, desc=desc)
+    finally:
+        for cb in plain_callbacks:
+            cb.on_fit_end(state)
+    for m in range(M):
+        chosen = None
+        if tracker is not None and tracker.rule.restore_best and tracker.best_state[m] is not None:
+            chosen = tracker.best_state[m]
+        elif final_state[m] is not None:
+            chosen = final_state[m]
+        if chosen is not None:
+            stacked.load_member_state(m, chosen)
+    stacked.unstack(models)
+    return Runs(member_settings, member_seeds, histories, models)
+
+
+def _build_members(build, seeds: list[int], dev: torch.device) -> list[nn.Module]:
+    """``build()`` once per member after seeding everything with its seed; the global random
+    states (Python, NumPy, torch) are put back afterwards."""
+    import random
+
+    saved = (random.getstate(), np.random.get_state())
+    cuda = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
+    models = []
+    try:
+        with torch.random.fork_rng(devices=cuda):
+            for seed in seeds:
+                seed_everything(seed)
+                model = build()
+                if not isinstance(model, nn.Module):
+                    raise TypeError("fit_many: build() must return a torch.nn.Module, "
+                                    f"got {type(model).__name__}")
+                models.append(model.to(dev))
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+    if len({id(m) for m in models}) != len(models):
+        raise ValueError("fit_many: build() returned the same model object twice; it must build a new one")
+    return models
+
+
+def _many_loop(state: ManyState, stacked, data, dev, *, epochs, batch_size, loss, loss_fn, penalty,
+               transform, callbacks, tracker, final_state, streams, order_generators, max_steps, drop_last,
+               progress, desc) -> None:
+    from .stacked import member_rng
+
+    X, y = data.X_train.to(dev), data.y_train.to(dev)
+    Xv, yv = data.X_val.to(dev), data.y_val.to(dev)
+    M, n = stacked.members, X.shape[0]
+    opt, histories, active = state.optimizer, state.histories, state.active
+    last_start = n - batch_size if drop_last else n - 1
+
+    def finish(m: int, reason: str | None) -> None:
+        active[m] = False
+        histories[m].stop_reason = reason
+        final_state[m] = stacked.member_state(m)
+
+    bar = _progress(range(1, epochs + 1), progress, desc)
+    for epoch in bar:
+        state.epoch = epoch
+        started = time.perf_counter()
+        stacked.train()
+        order = torch.stack([torch.randperm(n, generator=g) for g in order_generators]).to(dev)
+        losses = []
+        for start in range(0, last_start + 1, batch_size):
+            idx = order[:, start:start + batch_size]
+            xb, yb = X[idx], y[idx]
+            if transform is not None:
+                batches = []
+                for m in range(M):
+                    with member_rng(streams[m]):
+                        batches.append(_transformed(transform, xb[m]))
+                xb = torch.stack(batches)
+            member_loss = _member_losses(loss, loss_fn, stacked(xb), yb)
+            objective = torch.where(torch.tensor(active, device=dev), member_loss, 0.0)
+            if penalty is not None:
+                objective = objective + penalty.many(stacked)
+            opt.zero_grad(set_to_none=True)
+            objective.sum().backward()
+            opt.step()
+            state.step += 1
+            state.batch_loss = member_loss.detach()
+            losses.append(state.batch_loss)
+            for cb in callbacks:
+                cb.on_step_end(state)
+            if state.stop_reason is not None or state.step == max_steps:
+                break
+        step_losses = torch.stack(losses).float().cpu().T.tolist()  # (M, steps): one synchronisation
+        for m in range(M):
+            if not active[m]:
+                continue
+            histories[m].step_loss.extend(step_losses[m])
+            bad = next((i for i, v in enumerate(step_losses[m]) if not math.isfinite(v)), None)
+            if bad is not None:
+                histories[m].diverged = True
+                finish(m, f"the training loss became {step_losses[m][bad]} at step "
+                          f"{state.step - len(step_losses[m]) + bad + 1}")
+        train_scores = _evaluate_members(stacked, X, y, loss, loss_fn)
+        val_scores = _evaluate_members(stacked, Xv, yv, loss, loss_fn)
+        seconds = time.perf_counter() - started
+        records: list[dict | None] = [None] * M
+        for m in range(M):
+            if not active[m]:
+                continue
+            record = {"epoch": epoch}
+            record.update({f"train_{k}": v for k, v in train_scores[m].items()})
+            record.update({f"val_{k}": v for k, v in val_scores[m].items()})
+            record["seconds"] = seconds
+            histories[m].epochs.append(record)
+            records[m] = record
+            not_finite = [k for k, v in record.items() if not math.isfinite(v)]
+            if not_finite:
+                histories[m].diverged = True
+                finish(m, f"{', '.join(not_finite)} became non-finite after epoch {epoch}")
+                continue
+            if tracker is not None:
+                reason = tracker.update(m, state, record, stacked)
+                if reason is not None:
+                    finish(m, reason)
+        state.record = records
+        for cb in callbacks:
+            cb.on_epoch_end(state)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix({"active": sum(active)})
+        if state.stop_reason is not None:
+            for m in range(M):
+                if active[m]:
+                    finish(m, state.stop_reason)
+            return
+        if not any(active):
+            return
+        if state.step == max_steps:
+            for m in range(M):
+                if active[m]:
+                    finish(m, f"max_steps={max_steps} reached" if epoch < epochs else None)
+            return

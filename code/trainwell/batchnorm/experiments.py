@@ -4,7 +4,7 @@ run, built from the part's modules, the book's model builders and :func:`trainwe
 * :func:`outside_gradient_demo`: normalization done outside the gradient step (`bn-motivation`);
 * :func:`ema_lag_run`: running against population statistics (`bn-inference`);
 * :func:`lr_sweep_run`: learning rates with and without BN (`bn-conv-lr`);
-* :func:`figure1_data`, :func:`figure1_run`: the paper's Figure 1 (`bn-figure1`);
+* :func:`figure1_data`, :func:`figure1_runs`: the paper's Figure 1 (`bn-figure1`);
 * :func:`regularization_run`, :func:`batch_size_run`, :func:`wine_run`: beyond the paper (`bn-beyond`).
 """
 from __future__ import annotations
@@ -17,12 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validate import check_choice, check_float, check_int
+from .._validate import check_bool, check_choice, check_float, check_int
 from ..data import DatasetUnavailable, load
 from ..metrics import evaluate
-from ..models import eval_mode, figure1_net, mlp, recompute_population_stats, train_mode
+from ..models import figure1_net, mlp, recompute_population_stats, train_mode
 from ..size_table import size
-from ..train import Record, fit
+from ..train import Record, fit, fit_many
 from .motivation import CenteredBias
 
 PERCENTILES = (15, 50, 85)
@@ -50,42 +50,52 @@ def outside_gradient_demo(u: torch.Tensor, target: torch.Tensor, *, steps: int, 
     return {"b": b, "loss": loss, "grad": grad}
 
 
-def figure1_run(data, *, bn: bool, steps: int, eval_every: int, lr: float, seed: int, unit: int = 0,
-                batch_size: int = 60, device=None) -> dict[str, np.ndarray]:
-    """Train :func:`trainwell.models.figure1_net` with plain SGD on cross-entropy and record,
-    every ``eval_every`` steps, the test accuracy and the 15th, 50th and 85th percentiles over the
-    test set of the input to sigmoid ``unit`` of the last hidden layer (the paper's Figure 1 a, b, c).
+def figure1_runs(data, *, bn: bool, steps: int, eval_every: int, lr: float, seeds, unit: int = 0,
+                 batch_size: int = 60, device=None) -> list[dict[str, np.ndarray]]:
+    """Train :func:`trainwell.models.figure1_net` with plain SGD on cross-entropy, one network per seed,
+    side by side (:func:`trainwell.train.fit_many`), and record, every ``eval_every`` steps, the test
+    accuracy and the 15th, 50th and 85th percentiles over the test set of the input to sigmoid ``unit``
+    of the last hidden layer (the paper's Figure 1 a, b, c).
 
-    Returns ``step`` (evaluation points), ``test_acc``, ``percentiles`` (shape (len(step), 3)) and
-    ``history`` (the :class:`~trainwell.train.History`).
+    Returns one dict per seed: ``step`` (evaluation points), ``test_acc``, ``percentiles`` (shape
+    (len(step), 3)) and ``history`` (the seed's :class:`~trainwell.train.History`).
     """
     steps = check_int("steps", steps, minimum=1)
     eval_every = check_int("eval_every", eval_every, minimum=1, maximum=steps)
-    torch.manual_seed(seed)
-    net = figure1_net(data.n_features, data.n_classes, bn=bn)
-    check_int("unit", unit, minimum=0, maximum=net[-3].num_features - 1 if bn else net[-3].out_features - 1)
-    y_test = data.y_test
-    captured = {}
-    hook = net[-3].register_forward_hook(lambda mod, inp, out: captured.__setitem__("z", out[:, unit]))
+    bn = check_bool("bn", bn)
+    width = figure1_net(1, 1, bn=bn)[-3]
+    check_int("unit", unit, minimum=0, maximum=(width.num_features if bn else width.out_features) - 1)
+    X_test, y_test = data.X_test, data.y_test
+    quantiles = torch.tensor(PERCENTILES, dtype=torch.float32) / 100.0
 
     @torch.no_grad()
     def measure(state):
-        with eval_mode(state.model):
-            logits = state.model(data.X_test.to(state.device))
-        acc = (logits.argmax(1).cpu() == y_test).float().mean().item()
-        z = captured["z"].float().cpu()
-        return acc, torch.quantile(z, torch.tensor(PERCENTILES) / 100.0).numpy()
+        stacked = state.model
+        stacked.eval()
+        try:  # the last sigmoid's input is the output of layer -3, for every member at once
+            logits, (z,) = stacked(X_test.to(state.device), shared=True, capture=[-3])
+        finally:
+            stacked.train()
+        acc = (logits.argmax(-1).cpu() == y_test).float().mean(1)
+        pct = torch.quantile(z[:, :, unit].float().cpu(), quantiles, dim=1).T
+        return acc.numpy(), pct.numpy()
 
     record = Record(measure, every=eval_every)
     epochs = math.ceil(steps / math.ceil(len(data.y_train) / batch_size))
-    try:
-        history = fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs,
-                      batch_size=batch_size, callbacks=[record], max_steps=steps, seed=seed,
-                      device=device, progress=False)
-    finally:
-        hook.remove()
-    return {"step": np.array(record.at), "test_acc": np.array([v[0] for v in record.values]),
-            "percentiles": np.array([v[1] for v in record.values]), "history": history}
+    runs = fit_many(lambda: figure1_net(data.n_features, data.n_classes, bn=bn), data, seeds=list(seeds),
+                    optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs, batch_size=batch_size,
+                    callbacks=[record], max_steps=steps, device=device, progress=False)
+    acc = np.stack([v[0] for v in record.values], axis=1)  # (members, evaluations)
+    pct = np.stack([v[1] for v in record.values], axis=1)  # (members, evaluations, 3)
+    return [{"step": np.array(record.at), "test_acc": acc[m], "percentiles": pct[m], "history": h}
+            for m, h in enumerate(runs.histories)]
+
+
+def figure1_run(data, *, bn: bool, steps: int, eval_every: int, lr: float, seed: int, unit: int = 0,
+                batch_size: int = 60, device=None) -> dict[str, np.ndarray]:
+    """One seed of :func:`figure1_runs`."""
+    return figure1_runs(data, bn=bn, steps=steps, eval_every=eval_every, lr=lr, seeds=[seed], unit=unit,
+                        batch_size=batch_size, device=device)[0]
 
 
 def ema_lag_run(data, *, steps: int, eval_every: int, lr: float, seed: int, width: int = 256,

@@ -1,0 +1,314 @@
+"""``tw.stacked``: M networks of one architecture run as one, for :func:`trainwell.train.fit_many`.
+
+The members' parameters are stacked along a new first axis, so one batched kernel does the work of M
+small ones: a linear layer becomes one batched matrix product (``baddbmm``) of the members' inputs
+(M, B, in) with their weights (M, out, in); a convolution becomes one grouped convolution over the
+members' channels side by side; a batch-norm layer becomes one ``F.batch_norm`` over M·C channels,
+which is exactly per-member batch norm, since batch norm treats channels independently. A mini-batch
+of small steps costs about the arithmetic of the M steps instead of M times the overhead of one.
+
+Randomness stays per member: every member owns a generator, seeded as :func:`trainwell.train.fit`
+seeds its run, and ``nn.Dropout`` draws each member's mask from it with the same call PyTorch makes
+(``bernoulli_`` then division by the keep probability). Any other module without parameters (the
+book's own dropout variants, noise layers) is run member by member with torch's global generator
+swapped to that member's stream. So a member of a stacked run is the same run as its separate
+:func:`~trainwell.train.fit`, up to the rounding of batched against unbatched kernels.
+
+Members that share optimizer hyperparameters form a *group*: each group's parameters are separate
+leaf tensors (M_g, ...), so that an optimizer gets one param group per setting; they are concatenated
+in the forward pass. Every elementwise optimizer then acts as M independent optimizers.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: Modules applied to the stacked tensor as they are: elementwise and deterministic.
+ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU, nn.LeakyReLU, nn.SiLU, nn.Softplus,
+               nn.Identity, nn.Hardtanh, nn.ReLU6, nn.Mish, nn.Softsign, nn.Tanhshrink, nn.CELU, nn.SELU)
+#: Modules that act on each channel of (N, C, H, W) separately: applied to the members' channels side by side.
+PER_CHANNEL = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+BATCH_NORM = (nn.BatchNorm1d, nn.BatchNorm2d)
+SUPPORTED = ("nn.Linear", "nn.Conv2d", "nn.BatchNorm1d", "nn.BatchNorm2d", "nn.Dropout", "nn.Flatten",
+             "pooling layers", "elementwise activations", "any module without parameters or buffers")
+
+
+class StackError(ValueError):
+    """A model that cannot be stacked (a layer kind fit_many does not know, members that differ)."""
+
+
+def _leaves(model: nn.Module, prefix: str = ""):
+    """(name, module) for the layers of ``model`` in call order; nn.Sequential containers are opened."""
+    if isinstance(model, nn.Sequential):
+        for name, child in model.named_children():
+            yield from _leaves(child, f"{prefix}{name}.")
+    else:
+        yield prefix.rstrip("."), model
+
+
+def _kind(module: nn.Module, name: str) -> str:
+    has_state = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+    if type(module) is nn.Linear:
+        return "linear"
+    if type(module) is nn.Conv2d:
+        if module.padding_mode != "zeros":
+            raise StackError(f"fit_many: layer {name!r} is a Conv2d with padding_mode="
+                             f"{module.padding_mode!r}; only 'zeros' can be stacked")
+        return "conv"
+    if type(module) in BATCH_NORM:
+        return "batchnorm"
+    if type(module) is nn.Dropout:
+        return "dropout"
+    if type(module) is nn.Flatten:
+        return "flatten"
+    if isinstance(module, ELEMENTWISE) and not has_state:
+        return "elementwise"
+    if type(module) in PER_CHANNEL:
+        return "per_channel"
+    if not has_state:
+        return "per_member"
+    raise StackError(f"fit_many cannot stack layer {name!r} ({type(module).__name__}), which has parameters "
+                     f"or buffers; it knows {', '.join(SUPPORTED)}")
+
+
+def _swap_rng(device: torch.device):
+    """Get and set functions for torch's global generator of ``device``."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return (lambda: torch.cuda.get_rng_state(index)), (lambda s: torch.cuda.set_rng_state(s, index))
+    return torch.get_rng_state, torch.set_rng_state
+
+
+@contextlib.contextmanager
+def member_rng(generator: torch.Generator):
+    """Run a block with torch's global generator (of ``generator``'s device) in ``generator``'s
+    state, and store the advanced state back into ``generator``; the global state is restored."""
+    get, set_ = _swap_rng(generator.device)
+    saved = get()
+    set_(generator.get_state())
+    try:
+        yield
+    finally:
+        generator.set_state(get())
+        set_(saved)
+
+
+class StackedModel:
+    """M copies of one architecture (``models``, built separately) trained side by side.
+
+    ``group_sizes`` splits the members, in order, into groups that get separate parameter leaves (one
+    optimizer param group each); ``generators`` gives each member its random stream (dropout and
+    other random layers). The members' own modules are left untouched until :meth:`unstack`.
+    """
+
+    def __init__(self, models: Sequence[nn.Module], group_sizes: Sequence[int] | None = None,
+                 generators: Sequence[torch.Generator] | None = None):
+        models = list(models)
+        if not models or not all(isinstance(m, nn.Module) for m in models):
+            raise TypeError("StackedModel: models must be a non-empty list of torch.nn.Module")
+        self.members = len(models)
+        self.group_sizes = list(group_sizes) if group_sizes is not None else [self.members]
+        if sum(self.group_sizes) != self.members or min(self.group_sizes) < 1:
+            raise ValueError(f"StackedModel: group_sizes {self.group_sizes} must be positive and add up to "
+                             f"the {self.members} members")
+        self.generators = list(generators) if generators is not None else None
+        if self.generators is not None and len(self.generators) != self.members:
+            raise ValueError(f"StackedModel: {len(self.generators)} generators for {self.members} members")
+        self.template = models[0]
+        self.layers = [(name, module, _kind(module, name)) for name, module in _leaves(models[0])]
+        names = [n for n, _ in models[0].named_parameters()]
+        buffers = [n for n, _ in models[0].named_buffers()]
+        layout = [(n, repr(mod)) for n, mod in _leaves(models[0])]
+        shapes = [(n, p.shape) for n, p in models[0].named_parameters()]
+        for i, m in enumerate(models[1:], start=1):
+            if [(n, repr(mod)) for n, mod in _leaves(m)] != layout or \
+                    [(n, p.shape) for n, p in m.named_parameters()] != shapes:
+                raise StackError(f"fit_many: member {i} is not built like member 0 (other layers, settings "
+                                 "or parameter shapes); build() must return the same architecture every time")
+        self.training = True
+        bounds = [0]
+        for size in self.group_sizes:
+            bounds.append(bounds[-1] + size)
+        self._bounds = bounds
+        with torch.no_grad():
+            # one leaf per (parameter, group): (M_g, *shape)
+            self.params = {
+                n: [torch.stack([dict(m.named_parameters())[n].detach() for m in models[a:b]]).clone()
+                    .requires_grad_(True) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+                for n in names}
+            self.buffers = {n: torch.stack([dict(m.named_buffers())[n].detach() for m in models]).clone()
+                            for n in buffers}
+
+    # -- parameters -------------------------------------------------------------------------------
+    def param_groups(self) -> list[list[torch.Tensor]]:
+        """The parameter leaves of each group, for one optimizer param group per group."""
+        return [[leaves[g] for leaves in self.params.values()] for g in range(len(self.group_sizes))]
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [p for group in self.param_groups() for p in group]
+
+    def param(self, name: str) -> torch.Tensor:
+        """The stacked (M, *shape) value of parameter ``name`` (all groups concatenated)."""
+        leaves = self.params[name]
+        return leaves[0] if len(leaves) == 1 else torch.cat(leaves)
+
+    def _get(self, prefix: str, attr: str):
+        key = f"{prefix}.{attr}" if prefix else attr
+        if key in self.params:
+            return self.param(key)
+        return self.buffers.get(key)
+
+    def train(self, mode: bool = True) -> StackedModel:
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> StackedModel:
+        return self.train(False)
+
+    # -- forward ----------------------------------------------------------------------------------
+    def __call__(self, x: torch.Tensor, *, shared: bool = False, capture: Sequence[int] = ()):
+        return self.forward(x, shared=shared, capture=capture)
+
+    def forward(self, x: torch.Tensor, *, shared: bool = False, capture: Sequence[int] = ()):
+        """Run every member: ``x`` is (M, B, ...) with each member's own batch, or, with ``shared``,
+        one batch (B, ...) that every member sees. Returns (M, B, ...); with ``capture``, also the
+        outputs of those layer positions (indices into the opened ``nn.Sequential``), as a list."""
+        M = self.members
+        if shared:
+            x = x.unsqueeze(0).expand(M, *x.shape)
+        if x.shape[0] != M:
+            raise ValueError(f"StackedModel: x must have the {M} members along dimension 0, "
+                             f"got {tuple(x.shape)}")
+        captured = []
+        for position, (prefix, module, kind) in enumerate(self.layers):
+            x = getattr(self, "_" + kind)(x, prefix, module)
+            if position in capture or position - len(self.layers) in capture:
+                captured.append(x)
+        return (x, captured) if capture else x
+
+    def _linear(self, x, prefix, module):
+        weight = self._get(prefix, "weight")  # (M, out, in)
+        bias = self._get(prefix, "bias")
+        lead = x.shape[1:-1]
+        x3 = x.reshape(x.shape[0], -1, x.shape[-1])
+        out = (torch.bmm(x3, weight.transpose(1, 2)) if bias is None
+               else torch.baddbmm(bias.unsqueeze(1), x3, weight.transpose(1, 2)))
+        return out.view(x.shape[0], *lead, out.shape[-1])
+
+    @staticmethod
+    def _side_by_side(x):
+        """(M, B, C, ...) -> (B, M·C, ...): the members' channels next to each other."""
+        M, B = x.shape[:2]
+        return x.transpose(0, 1).reshape(B, M * x.shape[2], *x.shape[3:])
+
+    @staticmethod
+    def _unside(y, M):
+        B = y.shape[0]
+        return y.view(B, M, y.shape[1] // M, *y.shape[2:]).transpose(0, 1)
+
+    def _conv(self, x, prefix, module):
+        M = self.members
+        weight = self._get(prefix, "weight")  # (M, out, in/groups, kh, kw)
+        bias = self._get(prefix, "bias")
+        y = F.conv2d(self._side_by_side(x), weight.reshape(-1, *weight.shape[2:]),
+                     None if bias is None else bias.reshape(-1), module.stride, module.padding,
+                     module.dilation, module.groups * M)
+        return self._unside(y, M)
+
+    def _batchnorm(self, x, prefix, module):
+        M = self.members
+        weight, bias = self._get(prefix, "weight"), self._get(prefix, "bias")
+        mean, var = self._get(prefix, "running_mean"), self._get(prefix, "running_var")
+        tracked = self._get(prefix, "num_batches_tracked")
+        momentum = 0.0 if module.momentum is None else module.momentum
+        if self.training and module.track_running_stats and tracked is not None:
+            tracked.add_(1)
+            momentum = 1.0 / float(tracked[0]) if module.momentum is None else module.momentum
+        use_batch = self.training or (mean is None and var is None)
+        if self.training and not module.track_running_stats:  # statistics kept but not updated
+            mean = var = None
+        if x.ndim == 3:  # BatchNorm1d on (M, B, C): channels side by side need (B, M·C)
+            xs = x.transpose(0, 1).reshape(x.shape[1], -1)
+        else:
+            xs = self._side_by_side(x)
+        y = F.batch_norm(xs, None if mean is None else mean.view(-1), None if var is None else var.view(-1),
+                         None if weight is None else weight.reshape(-1),
+                         None if bias is None else bias.reshape(-1),
+                         use_batch, momentum, module.eps)
+        if x.ndim == 3:
+            return y.view(x.shape[1], M, -1).transpose(0, 1)
+        return self._unside(y, M)
+
+    def _dropout(self, x, prefix, module):
+        if not self.training or module.p == 0:
+            return x
+        if module.p == 1:
+            return x * 0.0
+        keep = 1.0 - module.p
+        mask = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+        for m in range(self.members):  # each member's mask from its own stream, as F.dropout draws it
+            mask[m].bernoulli_(keep, generator=None if self.generators is None else self.generators[m])
+        return x * mask.div_(keep)
+
+    def _flatten(self, x, prefix, module):
+        start = module.start_dim + 1 if module.start_dim >= 0 else module.start_dim
+        end = module.end_dim + 1 if module.end_dim >= 0 else module.end_dim
+        if start <= 1:
+            raise StackError("fit_many: a Flatten over the batch dimension cannot be stacked")
+        return x.flatten(start, end)
+
+    def _elementwise(self, x, prefix, module):
+        return module(x)
+
+    def _per_channel(self, x, prefix, module):
+        return self._unside(module(self._side_by_side(x)), self.members)
+
+    def _per_member(self, x, prefix, module):
+        module.train(self.training)
+        outs = []
+        for m in range(self.members):
+            if self.generators is None:
+                outs.append(module(x[m]))
+            else:
+                with member_rng(self.generators[m]):
+                    outs.append(module(x[m]))
+        return torch.stack(outs)
+
+    # -- members ----------------------------------------------------------------------------------
+    def _locate(self, m: int) -> tuple[int, int]:
+        for g in range(len(self.group_sizes)):
+            if self._bounds[g] <= m < self._bounds[g + 1]:
+                return g, m - self._bounds[g]
+        raise IndexError(f"member {m} of {self.members}")
+
+    @torch.no_grad()
+    def member_state(self, m: int) -> dict[str, torch.Tensor]:
+        """A copy of member ``m``'s parameters and buffers, by the names of its own module."""
+        g, i = self._locate(m)
+        state = {n: leaves[g][i].clone() for n, leaves in self.params.items()}
+        state.update({n: b[m].clone() for n, b in self.buffers.items()})
+        return state
+
+    @torch.no_grad()
+    def load_member_state(self, m: int, state: dict[str, torch.Tensor]) -> None:
+        g, i = self._locate(m)
+        for n, leaves in self.params.items():
+            leaves[g][i].copy_(state[n])
+        for n, b in self.buffers.items():
+            b[m].copy_(state[n])
+
+    @torch.no_grad()
+    def unstack(self, models: Sequence[nn.Module]) -> list[nn.Module]:
+        """Copy each member's parameters and buffers into ``models[m]`` (the modules it was built
+        from), which then hold the trained networks; returns them."""
+        for m, model in enumerate(models):
+            state = self.member_state(m)
+            own = dict(model.named_parameters())
+            own.update(dict(model.named_buffers()))
+            for n, value in state.items():
+                own[n].copy_(value)
+        return list(models)

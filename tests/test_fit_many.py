@@ -1,0 +1,252 @@
+"""fit_many: every member is the run its own fit would make (initialization, mini-batch order, dropout
+masks, augmentation, batch-norm statistics, early stopping), settings of a grid included."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import trainwell as tw
+from trainwell.train import EarlyStopping, Record, fit, fit_many
+
+SEEDS = [0, 3]
+ONE_NET = nn.Linear(64, 10)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return tw.data.load("digits")
+
+
+def _as(data, dtype):
+    return SimpleNamespace(X_train=data.X_train[:400].to(dtype), y_train=data.y_train[:400],
+                           X_val=data.X_val[:200].to(dtype), y_val=data.y_val[:200])
+
+
+def _separate(build, data, seed, **kwargs):
+    tw.seed_everything(seed)
+    model = build()
+    return model, fit(model, data, seed=seed, progress=False, **kwargs)
+
+
+def _rel(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a), 1e-30))) if a.size else 0.0
+
+
+def _assert_same_run(runs, m, model, history, rtol):
+    other = runs.histories[m]
+    assert len(other.step_loss) == len(history.step_loss)
+    assert _rel(history.step_loss, other.step_loss) <= rtol
+    assert len(other.epochs) == len(history.epochs)
+    for e1, e2 in zip(history.epochs, other.epochs, strict=True):
+        assert set(e1) == set(e2)
+        for key in e1:
+            if key != "seconds":
+                assert _rel(e1[key], e2[key]) <= rtol, (key, e1[key], e2[key])
+    assert (other.best_epoch, other.stopped_early, other.diverged, other.stop_reason) == (
+        history.best_epoch, history.stopped_early, history.diverged, history.stop_reason)
+    theirs = runs.models[m].state_dict()
+    for name, value in model.state_dict().items():
+        if value.is_floating_point():
+            scale = value.abs().max().clamp_min(1e-30)
+            assert ((value - theirs[name]).abs().max() / scale).item() <= rtol, name
+        else:
+            assert torch.equal(value, theirs[name]), name
+
+
+OPTIMIZERS = {
+    "sgd-momentum": lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
+    "adam": lambda p: torch.optim.Adam(p, lr=2e-3),
+}
+
+
+@pytest.mark.parametrize("dtype, rtol", [(torch.float64, 1e-10), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("bn", [False, True])
+def test_members_equal_their_separate_fit_runs(digits, dtype, rtol, opt, bn):
+    data = _as(digits, dtype)
+
+    def build():
+        return tw.models.figure1_net(64, 10, bn=bn, hidden=24).to(dtype)
+
+    kwargs = dict(optimizer=OPTIMIZERS[opt], epochs=3, batch_size=50)
+    runs = fit_many(build, data, seeds=SEEDS, progress=False, **kwargs)
+    assert runs.seeds == SEEDS and runs.settings == [{}, {}]
+    for m, seed in enumerate(SEEDS):
+        _assert_same_run(runs, m, *_separate(build, data, seed, **kwargs), rtol=rtol)
+
+
+def test_a_grid_gives_each_setting_its_own_param_group(digits):
+    data = _as(digits, torch.float64)
+
+    def build():
+        return tw.models.mlp([64, 32, 10]).double()
+
+    grid = {"lr": [0.01, 0.1], "weight_decay": [0.0, 1e-3]}
+    runs = fit_many(build, data, seeds=SEEDS, grid=grid, epochs=2, batch_size=64, progress=False,
+                    optimizer=lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.9))
+    assert len(runs) == 8 and runs.settings[0] == {"lr": 0.01, "weight_decay": 0.0}
+    assert runs.members(lr=0.1, weight_decay=1e-3) == [6, 7]
+    for m, (setting, seed) in enumerate(zip(runs.settings, runs.seeds, strict=True)):
+        model, history = _separate(
+            build, data, seed, epochs=2, batch_size=64,
+            optimizer=lambda p, s=setting: torch.optim.SGD(p, momentum=0.9, **s))
+        _assert_same_run(runs, m, model, history, rtol=1e-10)
+    rows = runs.table()
+    assert len(rows) == 8 * 2
+    assert {"lr", "weight_decay", "seed", "member", "epoch", "val_loss"} <= set(rows[0])
+
+
+def test_dropout_masks_are_each_members_own_and_reproducible_from_its_seed(digits):
+    data = _as(digits, torch.float64)
+
+    def build():
+        return tw.models.mlp([64, 48, 48, 10], hidden_dropout=0.5, input_dropout=0.2).double()
+
+    kwargs = dict(optimizer=lambda p: torch.optim.SGD(p, lr=0.05), epochs=2, batch_size=32)
+    runs = fit_many(build, data, seeds=[1, 2, 5], progress=False, **kwargs)
+    for m, seed in enumerate([1, 2, 5]):  # the same masks as fit draws, hence the same run
+        _assert_same_run(runs, m, *_separate(build, data, seed, **kwargs), rtol=1e-10)
+    alone = fit_many(build, data, seeds=[5], progress=False, **kwargs)
+    assert alone.histories[0].step_loss == runs.histories[2].step_loss
+
+    def same_init():  # one initialization for every member: only the masks and the order differ
+        torch.manual_seed(0)
+        return build()
+
+    twins = fit_many(same_init, data, seeds=[1, 2], progress=False, **kwargs)
+    assert twins.histories[0].step_loss[0] != twins.histories[1].step_loss[0]
+
+
+def test_random_layers_without_parameters_and_augmentation_use_each_members_stream(digits):
+    data = _as(digits, torch.float64)
+
+    def build():
+        net = tw.models.mlp([64, 32, 10], noise=lambda: tw.dropout.GaussianDropout(0.5)).double()
+        return net
+
+    def jitter(x):
+        return x + 0.1 * torch.randn_like(x)
+
+    kwargs = dict(optimizer=lambda p: torch.optim.SGD(p, lr=0.05), epochs=2, batch_size=40, transform=jitter)
+    runs = fit_many(build, data, seeds=SEEDS, progress=False, **kwargs)
+    for m, seed in enumerate(SEEDS):
+        _assert_same_run(runs, m, *_separate(build, data, seed, **kwargs), rtol=1e-10)
+
+
+def test_convolutional_members_equal_their_fit_runs(digits):
+    images = SimpleNamespace(X_train=digits.X_train[:200].double().view(-1, 1, 8, 8),
+                             y_train=digits.y_train[:200],
+                             X_val=digits.X_val[:100].double().view(-1, 1, 8, 8), y_val=digits.y_val[:100])
+
+    def build():
+        return tw.models.small_convnet(10, bn="before", channels=(4, 6)).double()
+
+    kwargs = dict(optimizer=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), epochs=2, batch_size=50)
+    runs = fit_many(build, images, seeds=SEEDS, progress=False, **kwargs)
+    for m, seed in enumerate(SEEDS):
+        _assert_same_run(runs, m, *_separate(build, images, seed, **kwargs), rtol=1e-10)
+
+
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_early_stopping_acts_on_each_member_alone(digits, restore_best):
+    data = _as(digits, torch.float64)
+
+    def build():
+        return tw.models.mlp([64, 64, 10]).double()
+
+    kwargs = dict(optimizer=lambda p: torch.optim.SGD(p, lr=0.3, momentum=0.9), epochs=25, batch_size=25,
+                  callbacks=[EarlyStopping(2, restore_best=restore_best)])
+    seeds = [0, 1, 2, 3]
+    runs = fit_many(build, data, seeds=seeds, progress=False, **kwargs)
+    lengths = set()
+    for m, seed in enumerate(seeds):
+        model, history = _separate(build, data, seed, **kwargs)
+        _assert_same_run(runs, m, model, history, rtol=1e-10)
+        lengths.add(len(history.epochs))
+    assert any(h.stopped_early for h in runs.histories)
+
+
+def test_max_steps_and_record_see_every_member(digits):
+    data = _as(digits, torch.float32)
+    seen = []
+    record = Record(lambda state: state.batch_loss.clone(), every=5)
+    runs = fit_many(lambda: tw.models.mlp([64, 16, 10]), data, seeds=SEEDS, epochs=10, max_steps=12,
+                    batch_size=64, optimizer=lambda p: torch.optim.SGD(p, lr=0.1), callbacks=[record],
+                    progress=False)
+    seen = record.values
+    assert record.at == [5, 10] and all(v.shape == (2,) for v in seen)
+    assert all(len(h.step_loss) == 12 and h.stop_reason == "max_steps=12 reached" for h in runs.histories)
+
+
+def test_a_member_that_diverges_stops_alone(digits):
+    X, Xv = digits.X_train[:400].double(), digits.X_val[:200].double()
+    data = SimpleNamespace(X_train=X, y_train=X.sum(1, keepdim=True), X_val=Xv, y_val=Xv.sum(1, keepdim=True))
+
+    def build():
+        return tw.models.mlp([64, 32, 1]).double()
+
+    runs = fit_many(build, data, seeds=SEEDS, grid=[{"lr": 10.0}, {"lr": 1e-3}], epochs=3, batch_size=64,
+                    loss="mse", optimizer=lambda p: torch.optim.SGD(p, lr=0.1), progress=False)
+    assert all(h.diverged and "became" in h.stop_reason for h in runs.histories[:2])
+    assert not any(h.diverged for h in runs.histories[2:])
+    assert np.isfinite(runs.final("val_loss")[2:]).all()
+    for m, (setting, seed) in enumerate(zip(runs.settings, runs.seeds, strict=True)):
+        model, history = _separate(build, data, seed, epochs=3, batch_size=64, loss="mse",
+                                   optimizer=lambda p, s=setting: torch.optim.SGD(p, **s))
+        assert history.diverged == runs.histories[m].diverged
+        assert history.stop_reason == runs.histories[m].stop_reason
+        if not history.diverged:
+            _assert_same_run(runs, m, model, history, rtol=1e-10)
+
+
+BAD = [
+    ("build not callable", dict(build=3), TypeError, "build must be a function"),
+    ("seeds empty", dict(seeds=[]), TypeError, "seeds must be a non-empty list"),
+    ("seeds a number", dict(seeds=3), TypeError, "seeds must be a non-empty list"),
+    ("seeds repeated", dict(seeds=[1, 1]), ValueError, "seeds must be distinct"),
+    ("seed negative", dict(seeds=[-1]), ValueError, "Invalid seeds[0]"),
+    ("optimizer object", dict(optimizer=torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)), TypeError,
+     "optimizer must be a function params -> Optimizer"),
+    ("grid unknown key", dict(grid={"lrr": [0.1]}), ValueError, "lrr, not a hyperparameter of SGD"),
+    ("grid value nan", dict(grid={"lr": [float("nan")]}), ValueError, "not a finite number"),
+    ("grid string", dict(grid="lr"), TypeError, "grid must be None, a dict of lists"),
+    ("grid scalar values", dict(grid={"lr": 0.1}), TypeError, "grid['lr'] must be a non-empty list"),
+    ("grid list of mixed keys", dict(grid=[{"lr": 0.1}, {"momentum": 0.9}]), ValueError,
+     "must name the same hyperparameters"),
+    ("grid repeated setting", dict(grid=[{"lr": 0.1}, {"lr": 0.1}]), ValueError, "a setting appears twice"),
+    ("build returns not a module", dict(build=lambda: 3), TypeError, "build() must return a torch.nn.Module"),
+    ("build returns one object", dict(build=lambda: ONE_NET), ValueError,
+     "returned the same model object twice"),
+    ("layer with parameters it cannot stack",
+     dict(build=lambda: nn.Sequential(nn.Linear(64, 10), nn.LayerNorm(10))), ValueError,
+     "cannot stack layer '1' (LayerNorm)"),
+    ("callback it does not know", dict(callbacks=[tw.train.Callback()]), TypeError,
+     "does not know how to apply Callback"),
+    ("two early stoppings", dict(callbacks=[EarlyStopping(1), EarlyStopping(2)]), ValueError,
+     "at most one EarlyStopping"),
+    ("penalty without many", dict(penalty=lambda model: 0.0), TypeError, "penalty must have a method many"),
+    ("epochs zero", dict(epochs=0), ValueError, "Invalid epochs: 0"),
+    ("batch size zero", dict(batch_size=0), ValueError, "Invalid batch_size: 0"),
+]
+
+
+@pytest.mark.parametrize("case, change, error, phrase", BAD, ids=[b[0] for b in BAD])
+def test_bad_arguments_are_clear_errors(digits, case, change, error, phrase):
+    kwargs = dict(build=lambda: tw.models.mlp([64, 8, 10]), data=_as(digits, torch.float32), seeds=[0, 1],
+                  optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=1, progress=False)
+    kwargs.update(change)
+    with pytest.raises(error) as info:
+        fit_many(**kwargs)
+    assert phrase in str(info.value)
+
+
+def test_members_that_differ_are_refused(digits):
+    widths = iter([8, 9])
+    with pytest.raises(ValueError, match="member 1 is not built like member 0"):
+        fit_many(lambda: tw.models.mlp([64, next(widths), 10]), _as(digits, torch.float32), seeds=[0, 1],
+                 optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=1, progress=False)
