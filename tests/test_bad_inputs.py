@@ -335,7 +335,7 @@ CASES = [
     ("sizes-not-a-name", lambda: tw.sizes(None), TypeError, "experiment must be a name"),
     ("size-environment-variable", lambda: with_env(size_table.SIZE_ENV, "huge", tw.size), ValueError,
      "Invalid TRAINWELL_SIZE='huge'"),
-    # ---- checks (check_answer is tested elsewhere)
+    # ---- checks (exercise answers go through tw.exercises, tested in test_exercises.py)
     ("check-negative-atol", lambda: tw.check("c", 1.0, 1.0, atol=-1e-9), ValueError, "Invalid atol: -1e-09"),
     ("check-infinite-rtol", lambda: tw.check("c", 1.0, 1.0, rtol=INF), ValueError, "Invalid rtol: inf"),
     ("check-string-atol", lambda: tw.check("c", 1.0, 1.0, atol="1e-6"), TypeError,

@@ -67,15 +67,6 @@ def test_check_true(capsys):
         tw.check_true("many", torch.tensor([True, False]))
 
 
-def test_check_answer(capsys):
-    assert tw.check_answer("ex", None, 1.0) is None
-    assert bool(tw.check_answer("ex", 1.0, 1.0)) is True
-    assert bool(tw.check_answer("ex", 2.0, 1.0, atol=0.5)) is False
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == "[check] ex: not attempted yet (replace None with your answer)"
-    assert out[1].startswith("[check] ex: PASS") and out[2].startswith("[check] ex: FAIL")
-
-
 def test_verdict_is_truthy_and_displays_nothing_in_a_notebook():
     from IPython.core.formatters import DisplayFormatter
 

@@ -34,7 +34,7 @@ from . import (
     widgets,
 )
 from .batchnorm import exercises as _batchnorm_exercises  # noqa: F401  (registers Part III's key)
-from .checks import check, check_answer, check_true
+from .checks import check, check_true
 from .config import device, module_device, seed_everything, setup
 from .dropout import exercises as _dropout_exercises  # noqa: F401  (registers Part II's key)
 from .models import eval_mode, train_mode
@@ -44,7 +44,7 @@ from .size_table import size, sizes
 __version__ = "0.1.0"
 
 __all__ = [
-    "batchnorm", "check", "check_answer", "check_true", "checks", "config", "data", "device",
+    "batchnorm", "check", "check_true", "checks", "config", "data", "device",
     "dropout", "eval_mode", "exercises", "metrics", "models", "module_device", "optim", "plot",
     "regularization", "seed_everything", "setup", "show", "size", "size_table", "sizes", "source",
     "together", "train", "train_mode", "widgets",

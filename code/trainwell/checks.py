@@ -131,15 +131,3 @@ def check_true(claim: str, condition, detail: str = "", *, quiet: bool = False) 
     if not quiet:
         print(line)
     return Verdict(ok, line)
-
-
-def check_answer(claim: str, answer, expected, *, rtol: float = 0.0, atol: float = 0.0) -> Verdict | None:
-    """The checking cell of an exercise: compare the reader's ``answer`` with ``expected``.
-
-    An ``answer`` of ``None`` means the exercise is not attempted yet: one line says so and the result
-    is ``None``. Otherwise this is :func:`check`.
-    """
-    if answer is None:
-        print(f"[check] {claim.strip()}: not attempted yet (replace None with your answer)")
-        return None
-    return check(claim, answer, expected, rtol=rtol, atol=atol)
