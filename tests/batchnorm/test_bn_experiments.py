@@ -68,32 +68,37 @@ def test_small_convnet_variants():
 
 
 def test_experiment_runners_return_sane_numbers(digits):
-    lr = bx.lr_sweep_run(digits, lr=0.1, bn=True, epochs=1, seed=0)
-    assert set(lr) == {"val_acc", "diverged"} and 0 <= lr["val_acc"] <= 1
-    bs = bx.batch_size_run(digits, batch_size=64, epochs=1, seed=0)
-    assert 0 <= bs["eval_acc"] <= 1 and 0 <= bs["train_mode_acc"] <= 1
+    acc = bx.lr_sweep_runs(digits, bn=True, learning_rates=[0.1, 1e4], seeds=[0, 1], epochs=1)
+    assert acc.shape == (2, 2) and ((0 <= acc) & (acc <= 1)).all()
+    assert (acc[:, 1] == 0.1).all()  # lr 1e4 diverges: chance level for the digits' 10 classes
+    curves = bx.conv_position_runs(tw.data.load("digits", flatten=False), position="after", seeds=[0],
+                                   epochs=2)
+    assert curves.shape == (1, 2)
+    bs = bx.batch_size_runs(digits, batch_size=64, epochs=1, seeds=[0, 1])
+    assert bs["eval_acc"].shape == (2,) and ((0 <= bs["train_mode_acc"]) & (bs["train_mode_acc"] <= 1)).all()
     lag = bx.ema_lag_run(digits, steps=6, eval_every=3, lr=0.5, seed=0)
     assert lag["step"].tolist() == [3, 6] and lag["ema_acc"].shape == lag["population_acc"].shape
-    hist = bx.regularization_run(digits.subset_train(200), variant="both", epochs=1, seed=0)
-    assert len(hist.epochs) == 1
+    hist = bx.regularization_runs(digits.subset_train(200), variant="both", epochs=1, seeds=[0])
+    assert len(hist) == 1 and len(hist[0].epochs) == 1
     with pytest.raises(ValueError, match="Invalid variant"):
-        bx.regularization_run(digits, variant="weight decay", epochs=1, seed=0)
-    wine = bx.wine_run(tw.data.load("wine"), first_layer_bn=True, epochs=1, seed=0)
-    assert isinstance(wine.epochs[0]["val_acc"], float)
+        bx.regularization_runs(digits, variant="weight decay", epochs=1, seeds=[0])
+    wine = bx.wine_runs(tw.data.load("wine"), first_layer_bn=True, epochs=1, seeds=[0, 1])
+    assert len(wine) == 2 and isinstance(wine[0].epochs[0]["val_acc"], float)
 
 
-def test_batch_size_run_leaves_running_statistics_as_trained(digits, monkeypatch):
-    """Measuring train-mode accuracy must not change the model's running statistics."""
+def test_batch_size_runs_leave_running_statistics_as_trained(digits, monkeypatch):
+    """Measuring train-mode accuracy must not change the models' running statistics."""
     captured = {}
-    real_fit = bx.fit
+    real = bx.fit_many
 
-    def spy(net, *args, **kwargs):
-        history = real_fit(net, *args, **kwargs)
-        captured["before"] = {k: v.clone() for k, v in net.state_dict().items()}
-        captured["net"] = net
-        return history
+    def spy(*args, **kwargs):
+        runs = real(*args, **kwargs)
+        captured["before"] = [{k: v.clone() for k, v in m.state_dict().items()} for m in runs.models]
+        captured["models"] = runs.models
+        return runs
 
-    monkeypatch.setattr(bx, "fit", spy)
-    bx.batch_size_run(digits, batch_size=32, epochs=1, seed=0)
-    after = captured["net"].state_dict()
-    assert all(torch.equal(captured["before"][k], after[k]) for k in after)
+    monkeypatch.setattr(bx, "fit_many", spy)
+    bx.batch_size_runs(digits, batch_size=32, epochs=1, seeds=[0, 1])
+    for before, model in zip(captured["before"], captured["models"], strict=True):
+        after = model.state_dict()
+        assert all(torch.equal(before[k], after[k]) for k in after)

@@ -3,9 +3,10 @@ run, built from the part's modules, the book's model builders and :func:`trainwe
 
 * :func:`outside_gradient_demo`: normalization done outside the gradient step (`bn-motivation`);
 * :func:`ema_lag_run`: running against population statistics (`bn-inference`);
-* :func:`lr_sweep_run`: learning rates with and without BN (`bn-conv-lr`);
+* :func:`conv_position_runs`, :func:`lr_sweep_runs`: BN's position in a convnet, and learning
+  rates with and without BN (`bn-conv-lr`);
 * :func:`figure1_data`, :func:`figure1_runs`: the paper's Figure 1 (`bn-figure1`);
-* :func:`regularization_run`, :func:`batch_size_run`, :func:`wine_run`: beyond the paper (`bn-beyond`).
+* :func:`regularization_runs`, :func:`batch_size_runs`, :func:`wine_runs`: beyond the paper (`bn-beyond`).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from torch import nn
 from .._validate import check_bool, check_choice, check_float, check_int
 from ..data import DatasetUnavailable, load
 from ..metrics import evaluate
-from ..models import figure1_net, mlp, recompute_population_stats, train_mode
+from ..models import figure1_net, mlp, recompute_population_stats, small_convnet, train_mode
 from ..size_table import size
 from ..train import Record, fit, fit_many
 from .motivation import CenteredBias
@@ -137,66 +138,92 @@ def figure1_data(seed: int = 0):
     return load("mnist5k", seed=seed), "5,000 MNIST digits (quick size)"
 
 
-def lr_sweep_run(data, *, lr: float, bn: bool, epochs: int, seed: int, depth: int = 4, width: int = 128,
-                 batch_size: int = 64) -> dict[str, float]:
-    """Train a ReLU MLP (``depth`` hidden layers) with plain SGD at one learning rate, with or without
-    batch norm before every nonlinearity (section `bn-conv-lr`). Returns the final validation accuracy
-    (chance level if training diverged) and whether it diverged."""
-    torch.manual_seed(seed)
-    net = mlp([data.n_features] + [width] * depth + [data.n_classes], norm=nn.BatchNorm1d if bn else None)
-    history = fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs,
-                  batch_size=batch_size, seed=seed, progress=False)
+def lr_sweep_runs(data, *, bn: bool, learning_rates, seeds, epochs: int, depth: int = 4, width: int = 128,
+                  batch_size: int = 64) -> np.ndarray:
+    """Train a ReLU MLP (``depth`` hidden layers, batch norm before every nonlinearity with ``bn``)
+    with plain SGD at every learning rate of ``learning_rates`` from every seed, all side by side in
+    one :func:`~trainwell.train.fit_many` (section `bn-conv-lr`). Returns the final validation
+    accuracy, shape (len(seeds), len(learning_rates)), chance level where a run diverged."""
+    bn = check_bool("bn", bn)
+    lrs = [check_float(f"learning_rates[{i}]", lr, minimum=0.0, min_inclusive=False)
+           for i, lr in enumerate(learning_rates)]
+    seeds = list(seeds)
+    sizes = [data.n_features] + [width] * depth + [data.n_classes]
+    runs = fit_many(lambda: mlp(sizes, norm=nn.BatchNorm1d if bn else None), data, seeds=seeds,
+                    grid={"lr": lrs}, optimizer=lambda p: torch.optim.SGD(p, lr=lrs[0]), epochs=epochs,
+                    batch_size=batch_size, progress=False)
     chance = 1.0 / data.n_classes
-    if history.diverged or not history.epochs:
-        return {"val_acc": chance, "diverged": True}
-    return {"val_acc": float(history.epochs[-1]["val_acc"]), "diverged": False}
+    final = [chance if h.diverged or not h.epochs else float(h.epochs[-1]["val_acc"]) for h in runs.histories]
+    return np.array(final).reshape(len(lrs), len(seeds)).T  # members are ordered settings x seeds
+
+
+def conv_position_runs(images, *, position: str, seeds, epochs: int, lr: float = 0.1,
+                       batch_size: int = 64) -> np.ndarray:
+    """Validation accuracy per epoch of :func:`trainwell.models.small_convnet` with batch norm before,
+    after or without the ReLU (``position``), momentum SGD, one network per seed trained side by side
+    (section `bn-conv-lr`). Returns shape (len(seeds), epochs)."""
+    check_choice("position", position, ("none", "before", "after"))
+    runs = fit_many(lambda: small_convnet(images.n_classes, bn=position), images, seeds=list(seeds),
+                    optimizer=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9), epochs=epochs,
+                    batch_size=batch_size, progress=False)
+    return np.stack([h.metric("val_acc") for h in runs.histories])
 
 
 REGULARIZERS = ("none", "batch norm", "dropout", "both")
 
 
-def regularization_run(data, *, variant: str, epochs: int, seed: int, width: int = 256, lr: float = 0.05,
-                       batch_size: int = 32, drop: float = 0.3):
+def regularization_runs(data, *, variant: str, seeds, epochs: int, width: int = 256, lr: float = 0.05,
+                        batch_size: int = 32, drop: float = 0.3):
     """Train a two-hidden-layer ReLU MLP with momentum SGD with one of :data:`REGULARIZERS` (batch
-    norm before each ReLU, dropout with drop probability ``drop`` after it, or both) and return the
-    :class:`~trainwell.train.History` (section `bn-beyond`)."""
+    norm before each ReLU, dropout with drop probability ``drop`` after it, or both), one network per
+    seed side by side, and return their :class:`~trainwell.train.History` objects (section
+    `bn-beyond`)."""
     check_choice("variant", variant, REGULARIZERS)
-    torch.manual_seed(seed)
-    net = mlp([data.n_features, width, width, data.n_classes],
-              norm=nn.BatchNorm1d if variant in ("batch norm", "both") else None,
-              hidden_dropout=drop if variant in ("dropout", "both") else 0.0)
-    return fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9), epochs=epochs,
-               batch_size=batch_size, seed=seed, progress=False)
+
+    def build():
+        return mlp([data.n_features, width, width, data.n_classes],
+                   norm=nn.BatchNorm1d if variant in ("batch norm", "both") else None,
+                   hidden_dropout=drop if variant in ("dropout", "both") else 0.0)
+
+    return fit_many(build, data, seeds=list(seeds), epochs=epochs, batch_size=batch_size, progress=False,
+                    optimizer=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9)).histories
 
 
-def batch_size_run(data, *, batch_size: int, epochs: int, seed: int, lr: float = 0.05, width: int = 128
-                   ) -> dict[str, float]:
+def batch_size_runs(data, *, batch_size: int, seeds, epochs: int, lr: float = 0.05, width: int = 128
+                    ) -> dict[str, np.ndarray]:
     """Train a batch-norm MLP with mini-batches of ``batch_size`` for ``epochs`` epochs (the same number
-    of examples seen for every batch size; section `bn-beyond`) and measure its test accuracy twice:
-    in eval mode (running statistics) and in training mode on test batches of the same size (the batch
-    statistics the network was trained with). Returns ``eval_acc`` and ``train_mode_acc``."""
+    of examples seen for every batch size; section `bn-beyond`), one network per seed side by side, and
+    measure each one's test accuracy twice: in eval mode (running statistics) and in training mode on
+    test batches of the same size (the batch statistics the network was trained with). Returns
+    ``eval_acc`` and ``train_mode_acc``, one entry per seed."""
     batch_size = check_int("batch_size", batch_size, minimum=2)
-    torch.manual_seed(seed)
-    net = mlp([data.n_features, width, width, data.n_classes], norm=nn.BatchNorm1d)
-    fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs, batch_size=batch_size,
-        drop_last=True, seed=seed, progress=False)
-    eval_acc = evaluate(net, data.X_test, data.y_test)["acc"]
-    X, y = data.X_test.to(next(net.parameters()).device), data.y_test.to(next(net.parameters()).device)
-    n = (len(y) // batch_size) * batch_size
-    snapshot = copy.deepcopy(net.state_dict())
-    with torch.no_grad(), train_mode(net):  # batch statistics of test batches of the training size
-        correct = sum((net(X[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
-                      for i in range(0, n, batch_size))
-    net.load_state_dict(snapshot)  # training mode updated the running statistics: put them back
-    return {"eval_acc": eval_acc, "train_mode_acc": correct / n}
+    runs = fit_many(lambda: mlp([data.n_features, width, width, data.n_classes], norm=nn.BatchNorm1d), data,
+                    seeds=list(seeds), optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs,
+                    batch_size=batch_size, drop_last=True, progress=False)
+    eval_acc, train_mode_acc = [], []
+    for net in runs.models:
+        eval_acc.append(evaluate(net, data.X_test, data.y_test)["acc"])
+        dev = next(net.parameters()).device
+        X, y = data.X_test.to(dev), data.y_test.to(dev)
+        n = (len(y) // batch_size) * batch_size
+        snapshot = copy.deepcopy(net.state_dict())
+        with torch.no_grad(), train_mode(net):  # batch statistics of test batches of the training size
+            correct = sum((net(X[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+                          for i in range(0, n, batch_size))
+        net.load_state_dict(snapshot)  # training mode updated the running statistics: put them back
+        train_mode_acc.append(correct / n)
+    return {"eval_acc": np.array(eval_acc), "train_mode_acc": np.array(train_mode_acc)}
 
 
-def wine_run(data, *, first_layer_bn: bool, epochs: int, seed: int, lr: float = 0.05, width: int = 64):
+def wine_runs(data, *, first_layer_bn: bool, seeds, epochs: int, lr: float = 0.05, width: int = 64):
     """A one-hidden-layer ReLU MLP on the wine data, optionally with a BatchNorm1d over the raw input
-    features as its very first layer (section `bn-beyond`). Momentum SGD, batches of 16. Returns the
-    :class:`~trainwell.train.History`."""
-    torch.manual_seed(seed)
-    body = mlp([data.n_features, width, data.n_classes])
-    net = nn.Sequential(nn.BatchNorm1d(data.n_features), *body) if first_layer_bn else body
-    return fit(net, data, optimizer=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9), epochs=epochs,
-               batch_size=16, seed=seed, progress=False)
+    features as its very first layer (section `bn-beyond`), one network per seed side by side. Momentum
+    SGD, batches of 16. Returns the :class:`~trainwell.train.History` of each seed."""
+    first_layer_bn = check_bool("first_layer_bn", first_layer_bn)
+
+    def build():
+        body = mlp([data.n_features, width, data.n_classes])
+        return nn.Sequential(nn.BatchNorm1d(data.n_features), *body) if first_layer_bn else body
+
+    return fit_many(build, data, seeds=list(seeds), epochs=epochs, batch_size=16, progress=False,
+                    optimizer=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9)).histories
