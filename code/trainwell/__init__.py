@@ -40,6 +40,7 @@ from .dropout import exercises as _dropout_exercises  # noqa: F401  (registers P
 from .models import eval_mode, train_mode
 from .show import show, source
 from .size_table import size, sizes
+from .together import lint
 
 __version__ = "0.1.0"
 
@@ -47,5 +48,5 @@ __all__ = [
     "batchnorm", "check", "check_true", "checks", "config", "data", "device",
     "dropout", "eval_mode", "exercises", "metrics", "models", "module_device", "optim", "plot",
     "regularization", "seed_everything", "setup", "show", "size", "size_table", "sizes", "source",
-    "together", "train", "train_mode", "widgets",
+    "lint", "together", "train", "train_mode", "widgets",
 ]
