@@ -11,6 +11,14 @@ state names and state dicts, taking the same steps as PyTorch's to the last bit.
 * :mod:`~trainwell.optim.nadam`: :class:`NAdam`, Adam with Nesterov momentum;
 * :mod:`~trainwell.optim._common`: what they share (argument checks, the gradient prelude, the base
   class that refuses PyTorch's ``foreach``/``fused``/``capturable``/``differentiable`` switches).
+
+The chapter's analysis tools:
+
+* :mod:`~trainwell.optim.functions`: test functions (:class:`Quadratic`, :class:`Rosenbrock`,
+  :class:`Saddle`) and the :func:`trajectory` a real optimizer takes on them;
+* :mod:`~trainwell.optim.theory`: closed forms (momentum's rate on a quadratic, the survey's momentum
+  and Nesterov forms against PyTorch's, Adam's bias, NAdam's schedule);
+* :mod:`~trainwell.optim.reference`: the papers' own forms of the adaptive methods, as plain loops.
 """
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -21,3 +29,11 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam"]
+
+# The analysis tools of the chapter (test functions and trajectories, closed forms, the papers' forms).
+from . import functions, reference, theory  # noqa: E402
+from .functions import *  # noqa: E402,F403
+from .reference import *  # noqa: E402,F403
+from .theory import *  # noqa: E402,F403
+
+__all__ += ["functions", "theory", "reference"] + functions.__all__ + theory.__all__ + reference.__all__
