@@ -96,6 +96,13 @@ def _x_hat_and_inv_std(x: torch.Tensor, dims: tuple[int, ...], m: int, eps: floa
     return x_centered * inv_std, inv_std
 
 
+def _scratch(tensor: torch.Tensor) -> dict:
+    """``out=tensor`` for the last operation of a pass, so its result reuses a temporary's memory (one
+    allocation fewer per pass); autograd cannot record ``out=``, so not while gradients are recorded
+    (double backward, or the functions called directly on tensors that require gradients)."""
+    return {} if torch.is_grad_enabled() else {"out": tensor}
+
+
 # --------------------------------------------------------------------------------------------------
 # Algorithm 1 and its backward pass
 
@@ -141,15 +148,16 @@ def batch_norm_forward(x: torch.Tensor, gamma: torch.Tensor | None, beta: torch.
 
     mean = total(x) / m                                 # μ_B
     x_centered = x - mean                               # x_i − μ_B
-    var = total(x_centered * x_centered) / m            # σ²_B (two passes: no cancellation)
+    squares = x_centered * x_centered                   # the one scratch tensor of the pass
+    var = total(squares) / m                            # σ²_B (two passes: no cancellation)
     inv_std = torch.rsqrt(var + eps)                    # 1/√(σ²_B + ε)
     x_hat = x_centered.mul_(inv_std)                    # x̂_i (in place: x − μ_B is not kept)
+    out = _scratch(squares)                             # y is written over the scratch tensor
     if gamma is None:
-        y = x_hat if beta is None else x_hat + beta.reshape(stat)
-    else:
-        y = x_hat * gamma.reshape(stat)                 # γ x̂_i
-        if beta is not None:
-            y.add_(beta.reshape(stat))                  # + β (in place: no second full-size tensor)
+        y = x_hat if beta is None else torch.add(x_hat, beta.reshape(stat), **out)
+    else:                                               # γ x̂_i + β
+        y = torch.mul(x_hat, gamma.reshape(stat), **out) if beta is None else \
+            torch.addcmul(beta.reshape(stat), x_hat, gamma.reshape(stat), **out)
     return y, BNCache(mean, var, x_hat, inv_std, dims, m)
 
 
@@ -185,15 +193,16 @@ def batch_norm_backward(grad_y: torch.Tensor, cache: BNCache, gamma: torch.Tenso
         return t.sum(dim=dims, keepdim=True)
 
     d_beta = total(grad_y)                                  # (6)
-    d_gamma = total(grad_y * x_hat)                         # (5)
+    scratch = grad_y * x_hat                                # the one full-size temporary
+    d_gamma = total(scratch)                                # (5)
     sum_d_xhat = gamma_b * d_beta                           # (1) summed: Σ ∂ℓ/∂x̂_i
     sum_d_xhat_centered = gamma_b * d_gamma * std           # (1) summed: Σ ∂ℓ/∂x̂_i (x_i − μ_B)
     sum_centered = 0.0                                      # Σ (x_i − μ_B)
     d_var = sum_d_xhat_centered * (-0.5 * inv_std ** 3)     # (2)
     d_mean = sum_d_xhat * (-inv_std) + d_var * (-2.0 * sum_centered / m)  # (3)
-    d_x = grad_y * (gamma_b * inv_std)                      # (4): ∂ℓ/∂x̂_i / √(σ²_B + ε)
-    d_x.addcmul_(x_hat, d_var * (2.0 * std / m))            #      + ∂ℓ/∂σ²_B · 2 (x_i − μ_B) / m
-    d_x.add_(d_mean / m)                                    #      + ∂ℓ/∂μ_B / m
+    # (4), written over the scratch tensor: ∂ℓ/∂μ_B / m + ∂ℓ/∂x̂_i / √(σ²_B + ε) + ∂ℓ/∂σ²_B · 2 (x_i − μ_B) / m
+    d_x = torch.addcmul(d_mean / m, grad_y, gamma_b * inv_std, **_scratch(scratch))
+    d_x.addcmul_(x_hat, d_var * (2.0 * std / m))
     return d_x, d_gamma.reshape(kept), d_beta.reshape(kept)
 
 
