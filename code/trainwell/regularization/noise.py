@@ -1,10 +1,16 @@
-"""Noise injected into a network's units as a regularizer (section `dropout-variants`)."""
+"""Noise as a regularizer: on a network's units (a layer, section `dropout-variants`), on its inputs (a
+``transform`` for ``fit``) and on its weights (a callback) (section `part-regularization`)."""
 from __future__ import annotations
+
+import contextlib
 
 import torch
 from torch import nn
 
 from .._validate import check_float
+from ..stacked import StackedModel, member_rng
+from ..train import Callback
+from .penalties import _check_params, penalized_names
 
 
 class AdditiveGaussianNoise(nn.Module):
@@ -26,3 +32,112 @@ class AdditiveGaussianNoise(nn.Module):
 
     def extra_repr(self) -> str:
         return f"sigma={self.sigma:g}"
+
+
+def _check_batch(x) -> None:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        got = f"dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise TypeError(f"x must be a floating-point tensor, got {got}")
+
+
+class GaussianInputNoise:
+    """Gaussian noise on the inputs, x ← x + σε with ε ~ N(0, I), a fresh draw for every training
+    mini-batch: ``fit(..., transform=GaussianInputNoise(0.1))``. For linear regression with the
+    squared loss it is, in expectation, L2 (Tikhonov) regularization: E‖y − (X + E)w‖²/n =
+    ‖y − Xw‖²/n + σ²‖w‖² (Bishop 1995; see :func:`~trainwell.regularization.quadratic.noisy_input_loss`).
+    Draws from torch's global generator, which ``fit`` and ``fit_many`` seed per run and member."""
+
+    def __init__(self, sigma: float):
+        self.sigma = check_float("sigma", sigma, minimum=0.0)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_batch(x)
+        return x if self.sigma == 0.0 else x + self.sigma * torch.randn_like(x)
+
+    def __repr__(self) -> str:
+        return f"GaussianInputNoise(sigma={self.sigma:g})"
+
+
+class WeightNoise(Callback):
+    """Gaussian weight noise (Graves 2011; Goodfellow et al. 2016, §7.5): before every training forward
+    pass each weight is perturbed, w + ε with ε ~ N(0, σ²), the loss and its gradient are computed at the
+    perturbed weights, and right after the optimizer step ε is taken away again, so that the update
+    computed at w + ε is applied to w. (This is the variant Graves used, one draw per mini-batch;
+    the weights are never left noisy, so evaluation, early stopping and other callbacks see clean
+    ones.) With weight decay, the decay also sees w + ε.
+
+    The noisy weights are those of ``params`` (see
+    :func:`~trainwell.regularization.penalties.penalized_names`; default: the weights of linear and
+    convolutional layers). The noise is added by a forward pre-hook of the model (only in training
+    mode) and removed by a step hook of the optimizer; both are removed when training ends. In
+    ``fit_many`` (``many = True``) each member draws its noise from its own random stream, as its
+    separate ``fit`` would. List it after the other callbacks: ``fit`` calls ``on_fit_end`` only
+    when every ``on_fit_start`` succeeded, so a later callback refusing the model would leave the
+    hooks in place.
+    """
+
+    many = True
+
+    def __init__(self, sigma: float, params="weights"):
+        self.sigma = check_float("sigma", sigma, minimum=0.0)
+        self.params = _check_params(params)
+
+    def on_fit_start(self, state) -> None:
+        model = state.model
+        names = penalized_names(model, self.params)
+        self._added: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._undo = []
+        if isinstance(model, StackedModel):
+            plain = model.forward
+
+            def noisy_forward(*args, **kwargs):
+                if model.training:
+                    self._perturb_stacked(model, names)
+                return plain(*args, **kwargs)
+
+            model.forward = noisy_forward  # this instance only; removed again in on_fit_end
+            self._undo.append(lambda: delattr(model, "forward"))
+        else:
+            own = dict(model.named_parameters())
+            tensors = [own[n] for n in names]
+            hook = model.register_forward_pre_hook(
+                lambda module, inputs: self._perturb(tensors) if module.training else None)
+            self._undo.append(hook.remove)
+        self._undo.append(state.optimizer.register_step_post_hook(lambda *_: self._restore()).remove)
+
+    @torch.no_grad()
+    def _draw(self, tensors) -> None:
+        for t in tensors:
+            noise = self.sigma * torch.randn(t.shape, dtype=t.dtype, device=t.device)
+            t.add_(noise)
+            self._added.append((t, noise))
+
+    def _perturb(self, tensors) -> None:
+        if not self._added and self.sigma > 0.0:  # once per step: a second forward reuses the noise
+            self._draw(tensors)
+
+    def _perturb_stacked(self, stacked: StackedModel, names) -> None:
+        if self._added or self.sigma == 0.0:
+            return
+        member = 0
+        for g, size in enumerate(stacked.group_sizes):
+            for i in range(size):
+                stream = stacked.generators[member] if stacked.generators is not None else None
+                with member_rng(stream) if stream is not None else contextlib.nullcontext():
+                    self._draw([stacked.params[n][g][i] for n in names])
+                member += 1
+
+    @torch.no_grad()
+    def _restore(self) -> None:
+        for t, noise in self._added:
+            t.sub_(noise)
+        self._added = []
+
+    def on_fit_end(self, state) -> None:
+        self._restore()
+        for undo in reversed(self._undo):
+            undo()
+        self._undo = []
+
+    def __repr__(self) -> str:
+        return f"WeightNoise(sigma={self.sigma:g})"

@@ -1,4 +1,13 @@
-"""Penalties added to the training loss, for ``fit(penalty=...)`` (section `dropout-regularizers`)."""
+"""Penalties added to the training loss: J̃(θ) = J(θ) + α·Ω(θ) (section `part-regularization`).
+
+Every penalty is an object for ``fit(penalty=...)``: ``penalty(model)`` is a scalar tensor. The
+parameter norm penalties (:class:`L2`, :class:`L1`, :class:`ElasticNet`, :class:`SmoothL1`) also work
+with ``fit_many(penalty=...)``: ``penalty.many(stacked)`` gives each member's penalty, shape (M,).
+Which parameters they penalize is one rule, :func:`penalized_names`, used by both, by
+:class:`~trainwell.regularization.proximal.ProximalL1`, :class:`~trainwell.regularization.constraints.L2Ball`
+and :class:`~trainwell.regularization.noise.WeightNoise`. The sparse-activity penalty
+:class:`ActivityL1` is Part II's (section `dropout-regularizers`).
+"""
 from __future__ import annotations
 
 import functools
@@ -8,6 +17,143 @@ import torch
 from torch import nn
 
 from .._validate import check_float
+from ..stacked import StackedModel
+
+#: The layers whose ``weight`` a norm penalty takes by default (biases and normalization parameters are left
+#: free: a bias does not multiply an input, and penalizing it pulls the outputs' offset towards 0).
+WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
+
+
+def _check_params(params):
+    """``params`` as :func:`penalized_names` takes it: "weights", "all" or a tuple of parameter names."""
+    if isinstance(params, str):
+        if params not in ("weights", "all"):
+            raise ValueError(f"Invalid params: {params!r} "
+                             "(allowed: 'weights', 'all' or a list of parameter names)")
+        return params
+    if not isinstance(params, Sequence) or not params or not all(isinstance(n, str) for n in params):
+        raise TypeError("params must be 'weights', 'all' or a non-empty list of parameter names such as "
+                        f"['0.weight'], got {params!r}")
+    if len(set(params)) != len(params):
+        raise ValueError(f"params names a parameter twice: {list(params)}")
+    return tuple(params)
+
+
+def penalized_names(model, params="weights") -> list[str]:
+    """The names (as in ``model.named_parameters()``) of the parameters a norm penalty acts on.
+
+    - ``params="weights"`` (the default): the ``weight`` of every ``nn.Linear`` and ``nn.Conv2d``
+      layer (subclasses included); not biases, not batch-norm scales and shifts, not other layers'
+      parameters (Goodfellow et al. 2016, §7.1);
+    - ``"all"``: every parameter;
+    - a list of names: exactly those.
+
+    ``model`` is a ``torch.nn.Module`` or the :class:`~trainwell.stacked.StackedModel` of
+    :func:`~trainwell.train.fit_many`, whose members are built like its first model, so a member
+    of a stacked run is penalized exactly where its separate ``fit`` would be.
+    """
+    module = model.template if isinstance(model, StackedModel) else model
+    if not isinstance(module, nn.Module):
+        raise TypeError("model must be a torch.nn.Module or a fit_many StackedModel, "
+                        f"got {type(model).__name__}")
+    params = _check_params(params)
+    available = [name for name, _ in module.named_parameters()]
+    if params == "all":
+        names = available
+    elif params == "weights":
+        layers = [prefix for prefix, layer in module.named_modules() if isinstance(layer, WEIGHT_LAYERS)]
+        names = [n for n in (f"{p}.weight" if p else "weight" for p in layers) if n in available]
+    else:
+        unknown = [n for n in params if n not in available]
+        if unknown:
+            raise ValueError(f"params names {unknown}, which model ({type(module).__name__}) does not have "
+                             f"(its parameters: {', '.join(available)})")
+        names = list(params)
+    if not names:
+        raise ValueError(f"model ({type(module).__name__}) has no parameter to penalize with "
+                         f"params={params!r} (params='weights' takes the weights of nn.Linear and nn.Conv2d "
+                         "layers)")
+    return names
+
+
+class _NormPenalty:
+    """α·Σ φ(w) over the parameters :func:`penalized_names` selects, for one model or a stacked run.
+    A subclass gives the elementwise φ in :meth:`_terms`."""
+
+    def __init__(self, alpha: float, params="weights"):
+        self.alpha = check_float("alpha", alpha, minimum=0.0)
+        self.params = _check_params(params)
+
+    def _terms(self, w: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(self, model: nn.Module) -> torch.Tensor:
+        """The penalty of ``model``: a scalar tensor, differentiable in the parameters."""
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"{type(self).__name__}: model must be a torch.nn.Module, got "
+                            f"{type(model).__name__} (use .many(stacked) for a fit_many StackedModel)")
+        own = dict(model.named_parameters())
+        total = torch.stack([self._terms(own[n]).sum() for n in penalized_names(model, self.params)]).sum()
+        return self.alpha * total
+
+    def many(self, stacked: StackedModel) -> torch.Tensor:
+        """Each member's penalty, shape (M,): what ``fit_many(penalty=...)`` adds to the members' losses."""
+        if not isinstance(stacked, StackedModel):
+            raise TypeError(f"{type(self).__name__}.many: stacked must be a fit_many StackedModel, got "
+                            f"{type(stacked).__name__} (call the penalty itself on a single model)")
+        names = penalized_names(stacked, self.params)
+        per_name = [self._terms(stacked.param(n)).flatten(1).sum(1) for n in names]
+        return self.alpha * torch.stack(per_name).sum(0)
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v:g}" for k, v in vars(self).items() if k not in ("alpha", "params"))
+        shown = "" if self.params == "weights" else f", params={self.params!r}"
+        return f"{type(self).__name__}(alpha={self.alpha:g}{extra}{shown})"
+
+
+class L2(_NormPenalty):
+    """L2 penalty (weight decay) α·Ω(θ) = (α/2)·Σ‖W‖² over the weights (:func:`penalized_names`).
+
+    Its gradient αW turns a gradient step into w ← (1 − ηα)w − η∇J (Goodfellow et al. 2016, §7.1.1).
+    """
+
+    def _terms(self, w):
+        return 0.5 * w.square()
+
+
+class L1(_NormPenalty):
+    """L1 penalty α·Σ|W| over the weights (:func:`penalized_names`; Tibshirani 1996). Not
+    differentiable at 0: autograd uses the subgradient sign(w) (0 at 0), so plain gradient steps
+    oscillate around 0 instead of reaching it; the proximal step
+    (:class:`~trainwell.regularization.proximal.ProximalL1`) gives exact zeros."""
+
+    def _terms(self, w):
+        return w.abs()
+
+
+class ElasticNet(_NormPenalty):
+    """Elastic net α·(ρ·Σ|W| + (1 − ρ)/2·Σ‖W‖²) with ρ = ``l1_ratio`` in [0, 1] (Zou & Hastie 2005, in
+    scikit-learn's parametrization: ρ = 1 is :class:`L1`, ρ = 0 is :class:`L2`)."""
+
+    def __init__(self, alpha: float, l1_ratio: float, params="weights"):
+        super().__init__(alpha, params)
+        self.l1_ratio = check_float("l1_ratio", l1_ratio, minimum=0.0, maximum=1.0)
+
+    def _terms(self, w):
+        return self.l1_ratio * w.abs() + 0.5 * (1.0 - self.l1_ratio) * w.square()
+
+
+class SmoothL1(_NormPenalty):
+    """The survey's smooth approximation of L1, α·Σ√(W² + ε) with ε > 0 (Khan et al. 2017): differentiable
+    everywhere, gradient αw/√(w² + ε), so plain gradient steps train with it, but a weight reaches
+    0 only by accident."""
+
+    def __init__(self, alpha: float, eps: float = 1e-8, params="weights"):
+        super().__init__(alpha, params)
+        self.eps = check_float("eps", eps, minimum=0.0, min_inclusive=False)
+
+    def _terms(self, w):
+        return (w.square() + self.eps).sqrt()
 
 
 class ActivityL1:
