@@ -250,3 +250,53 @@ def test_members_that_differ_are_refused(digits):
     with pytest.raises(ValueError, match="member 1 is not built like member 0"):
         fit_many(lambda: tw.models.mlp([64, next(widths), 10]), _as(digits, torch.float32), seeds=[0, 1],
                  optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=1, progress=False)
+
+
+def test_runs_arranged_by_setting_and_seed(digits):
+    data = _as(digits, torch.float32)
+    runs = fit_many(lambda: tw.models.mlp([64, 8, 10]), data, seeds=[0, 1, 2], grid={"lr": [0.01, 0.1]},
+                    epochs=2, optimizer=lambda p: torch.optim.SGD(p, lr=0.1), progress=False)
+    table = runs.by_setting("val_acc")
+    assert table.shape == (2, 3)
+    assert table[1, 2] == runs.histories[runs.members(lr=0.1)[2]].epochs[-1]["val_acc"]
+    curves = runs.curves("val_loss")
+    assert curves.shape == (2, 3, 2) and curves[0, 1, 0] == runs.histories[1].epochs[0]["val_loss"]
+
+
+def test_a_schedule_sets_a_hyperparameter_every_epoch_in_fit_and_fit_many(digits):
+    from trainwell.train import Schedule
+
+    data = _as(digits, torch.float64)
+
+    def build():
+        return tw.models.mlp([64, 16, 10]).double()
+
+    kwargs = dict(optimizer=lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.0), epochs=3, batch_size=64)
+    runs = fit_many(build, data, seeds=SEEDS, progress=False,
+                    callbacks=[Schedule("momentum", lambda e: 0.5 if e == 1 else 0.9)], **kwargs)
+    for m, seed in enumerate(SEEDS):
+        schedule = Schedule("momentum", lambda e: 0.5 if e == 1 else 0.9)
+        model, history = _separate(build, data, seed, callbacks=[schedule], **kwargs)
+        _assert_same_run(runs, m, model, history, rtol=1e-10)
+        assert schedule.values == [0.5, 0.9, 0.9]
+    with pytest.raises(ValueError, match="has no hyperparameter 'betas'"):
+        _separate(build, data, 0, callbacks=[Schedule("betas", lambda e: 0.9)], **kwargs)
+
+
+def test_callbacks_started_before_a_failing_one_are_ended():
+    ended = []
+
+    class Tidy(tw.train.Callback):
+        def on_fit_end(self, state):
+            ended.append("tidy")
+
+    class Broken(tw.train.Callback):
+        def on_fit_start(self, state):
+            raise RuntimeError("cannot start")
+
+    data = SimpleNamespace(X_train=torch.randn(20, 4), y_train=torch.randint(0, 2, (20,)),
+                           X_val=torch.randn(5, 4), y_val=torch.randint(0, 2, (5,)))
+    with pytest.raises(RuntimeError, match="cannot start"):
+        fit(nn.Linear(4, 2), data, optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=1,
+            callbacks=[Tidy(), Broken()], progress=False)
+    assert ended == ["tidy"]

@@ -15,6 +15,7 @@ from trainwell.train import (
     History,
     LRScheduler,
     Record,
+    Schedule,
     TrainState,
     fit,
     progress_enabled,
@@ -131,6 +132,14 @@ CASES = [
     ("plateau stepped per step", lambda: _fit(callbacks=[LRScheduler(
         lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o), per="step")]), ValueError,
      "ReduceLROnPlateau needs an epoch's metric"),
+    ("schedule name not a string", lambda: Schedule(3, lambda e: 0.9), TypeError,
+     "name must be a hyperparameter's name"),
+    ("schedule not a function", lambda: Schedule("momentum", 0.9), TypeError,
+     "schedule must be a function epoch -> value"),
+    ("schedule of an unknown hyperparameter", lambda: _fit(callbacks=[Schedule("beta", lambda e: 0.9)]),
+     ValueError, "has no hyperparameter 'beta'"),
+    ("schedule giving a non-number", lambda: _fit(callbacks=[Schedule("lr", lambda e: None)]), ValueError,
+     "must be a finite number"),
     ("stop without a reason", lambda: _state().stop(""), ValueError, "give the reason as a sentence"),
     # repeat, histories, progress
     ("repeat run not callable", lambda: repeat(3, [0]), TypeError, "run must be a function of the seed"),

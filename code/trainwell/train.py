@@ -228,6 +228,44 @@ class LRScheduler(Callback):
             self.scheduler.step(state.record[self.monitor]) if self.plateau else self.scheduler.step()
 
 
+class Schedule(Callback):
+    """Set an optimizer hyperparameter of every param group from a schedule at the start of every
+    epoch: ``Schedule("momentum", lambda epoch: 0.5 if epoch <= 5 else 0.9)`` (epochs count from 1).
+    Works in :func:`fit` and :func:`fit_many` (where all members get the same value)."""
+
+    many = True
+
+    def __init__(self, name: str, schedule: Callable[[int], float]):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a hyperparameter's name such as 'momentum', got {name!r}")
+        if not callable(schedule):
+            raise TypeError(f"schedule must be a function epoch -> value, got {type(schedule).__name__}")
+        self.name, self.schedule, self.values = name, schedule, []
+
+    def _set(self, state, epoch: int) -> None:
+        value = self.schedule(epoch)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise ValueError(f"Schedule: schedule({epoch}) for {self.name!r} must be a finite number, "
+                             f"got {value!r}")
+        for group in state.optimizer.param_groups:
+            group[self.name] = value
+        self.values.append(value)
+
+    def on_fit_start(self, state) -> None:
+        missing = [i for i, g in enumerate(state.optimizer.param_groups) if self.name not in g]
+        if missing:
+            raise ValueError(f"Schedule: {type(state.optimizer).__name__} has no hyperparameter "
+                             f"{self.name!r} (its hyperparameters: {', '.join(state.optimizer.defaults)})")
+        self.values = []
+        self._set(state, 1)
+
+    def on_epoch_end(self, state) -> None:
+        self._set(state, state.epoch + 1)
+
+    def on_fit_end(self, state) -> None:
+        del self.values[state.epoch:]  # ``values``: one per epoch that ran, not the one prepared next
+
+
 def _as_callback(cb) -> Callback:
     if isinstance(cb, Callback):
         return cb
@@ -359,14 +397,16 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     cuda = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(_stream_seed(seed))
-        for cb in callbacks:
-            cb.on_fit_start(state)
+        started = []  # a callback that failed to start, or was never started, is not ended
         try:
+            for cb in callbacks:
+                cb.on_fit_start(state)
+                started.append(cb)
             _loop(state, X, y, Xv, yv, epochs=epochs, batch_size=batch_size, loss_fn=loss_fn,
                   penalty=penalty, transform=transform, callbacks=callbacks, max_steps=max_steps,
                   drop_last=drop_last, order_generator=order_generator, progress=progress, desc=desc)
         finally:
-            for cb in callbacks:
+            for cb in started:
                 cb.on_fit_end(state)
     history.stop_reason = state.stop_reason
     return history
@@ -569,6 +609,23 @@ class Runs:
                                      f"(recorded: {', '.join(history.epochs[-1])})")
                 out[m] = history.epochs[-1][metric]
         return out
+
+    def by_setting(self, metric: str = "val_loss") -> np.ndarray:
+        """``metric`` at each member's last recorded epoch arranged as (settings, seeds), the order
+        of ``settings`` and ``seeds`` that :func:`fit_many` was given."""
+        n_seeds = len(dict.fromkeys(self.seeds))
+        return self.final(metric).reshape(-1, n_seeds)
+
+    def curves(self, metric: str = "val_loss") -> np.ndarray:
+        """``metric`` per epoch for every member, shape (settings, seeds, epochs); a member that
+        stopped early is padded with NaN after its last epoch."""
+        n_seeds = len(dict.fromkeys(self.seeds))
+        longest = max((len(h.epochs) for h in self.histories), default=0)
+        out = np.full((len(self), longest), np.nan)
+        for m, history in enumerate(self.histories):
+            if history.epochs:
+                out[m, :len(history.epochs)] = history.metric(metric)
+        return out.reshape(-1, n_seeds, longest)
 
     def members(self, **setting) -> list[int]:
         """Indices of the members whose setting has these values, e.g. ``runs.members(lr=0.1)``."""
@@ -779,18 +836,20 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
     tracker = _MemberEarlyStopping(stopping[0], M) if stopping else None
     final_state: list[dict | None] = [None] * M
     order_generators = [torch.Generator().manual_seed(s) for s in member_seeds]
-    for cb in plain_callbacks:
-        cb.on_fit_start(state)
-        if getattr(cb, "plateau", False):
-            raise ValueError("fit_many: ReduceLROnPlateau needs one metric, but every member has its own")
+    started = []
     try:
+        for cb in plain_callbacks:
+            cb.on_fit_start(state)
+            started.append(cb)
+            if getattr(cb, "plateau", False):
+                raise ValueError("fit_many: ReduceLROnPlateau needs one metric, but every member has its own")
         _many_loop(state, stacked, data, dev, epochs=epochs, batch_size=batch_size, loss=loss_name,
                    loss_fn=loss_fn, penalty=penalty, transform=transform, callbacks=plain_callbacks,
                    tracker=tracker, final_state=final_state, streams=streams,
                    order_generators=order_generators, max_steps=max_steps, drop_last=drop_last,
                    progress=progress, desc=desc)
     finally:
-        for cb in plain_callbacks:
+        for cb in started:
             cb.on_fit_end(state)
     for m in range(M):
         chosen = None
