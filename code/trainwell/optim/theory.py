@@ -3,7 +3,7 @@ analysis of Goh 2017, "Why momentum really works"), the survey's momentum and Ne
 PyTorch's SGD (Sutskever, Martens, Dahl & Hinton 2013), the bias of Adam's running averages (Kingma &
 Ba 2015) and NAdam's momentum schedule as PyTorch defines it (Dozat 2016).
 
-The survey's momentum (Khan et al. 2017) is
+The survey's momentum (Murugan & Durairaj 2017) is
 
     v ← γ v − α ∇J(θ),   θ ← θ + v,
 

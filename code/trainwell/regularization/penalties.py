@@ -144,9 +144,9 @@ class ElasticNet(_NormPenalty):
 
 
 class SmoothL1(_NormPenalty):
-    """The survey's smooth approximation of L1, α·Σ√(W² + ε) with ε > 0 (Khan et al. 2017): differentiable
-    everywhere, gradient αw/√(w² + ε), so plain gradient steps train with it, but a weight reaches
-    0 only by accident."""
+    """The survey's smooth approximation of L1, α·Σ√(W² + ε) with ε > 0 (Murugan & Durairaj 2017):
+    differentiable everywhere, gradient αw/√(w² + ε), so plain gradient steps train with it, but a
+    weight reaches 0 only by accident."""
 
     def __init__(self, alpha: float, eps: float = 1e-8, params="weights"):
         super().__init__(alpha, params)

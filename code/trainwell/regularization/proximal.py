@@ -158,7 +158,7 @@ def regularization_path(X, y, alphas, *, method: str, steps: int = 1000, eps: fl
     - ``"proximal"``: ISTA, w ← soft_threshold(w − ∇J/L, α/L): exact zeros;
     - ``"subgradient"``: w ← w − (∇J + α·sign(w))/L, a gradient step with the subgradient sign(w) of
       ‖w‖₁: weights oscillate around 0 by about α/L and almost never equal it;
-    - ``"smooth"``: gradient steps on the survey's α·Σ√(w² + ε) instead (Khan et al. 2017), gradient
+    - ``"smooth"``: gradient steps on the survey's α·Σ√(w² + ε) instead (Murugan & Durairaj 2017), gradient
       αw/√(w² + ε): no exact zeros either.
 
     Returns an array (len(alphas), d), so ``(path == 0).sum(1)`` counts each α's exact zeros.
