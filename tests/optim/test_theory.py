@@ -1,7 +1,7 @@
 """Part IV's closed forms against direct computation: the momentum matrix against the survey's own
 iteration, its spectral radius against NumPy's eigenvalues and against the measured decay of the
-iterates, √γ for complex roots, the optimal (α*, γ*) as the minimum of the rate map, the effective
-step α/(1 − γ), the survey's momentum and Nesterov's look-ahead form against SGD (trainwell's and
+iterates, √γ for complex roots, the optimal (η*, γ*) as the minimum of the rate map, the effective
+step η/(1 − γ), the survey's momentum and Nesterov's look-ahead form against SGD (trainwell's and
 PyTorch's) step for step, Adam's bias formula against simulation, and NAdam's schedule against the
 optimizer's own state."""
 from __future__ import annotations
@@ -32,16 +32,16 @@ def _one_d(lam):
     return fn.Quadratic([[lam]])
 
 
-# A grid of (α, γ, λ) that crosses every regime: complex roots, two real roots, divergence.
+# A grid of (η, γ, λ) that crosses every regime: complex roots, two real roots, divergence.
 SETTINGS = [(a, g, lam) for a in (0.01, 0.1, 0.5, 1.0) for g in (0.0, 0.3, 0.9, 0.99)
             for lam in (0.5, 1.0, 3.0)]
 
 
 def test_the_momentum_matrix_is_the_survey_iteration_on_a_one_dimensional_quadratic():
-    for alpha, gamma, lam in SETTINGS:
-        thetas = th.survey_momentum_run(_one_d(lam), [1.0], 30, alpha=alpha, gamma=gamma)[:, 0]
+    for lr, gamma, lam in SETTINGS:
+        thetas = th.survey_momentum_run(_one_d(lam), [1.0], 30, lr=lr, gamma=gamma)[:, 0]
         velocities = torch.cat([torch.zeros(1, dtype=F64), thetas[1:] - thetas[:-1]])
-        M = th.momentum_matrix(alpha, gamma, lam)
+        M = th.momentum_matrix(lr, gamma, lam)
         z = np.array([1.0, 0.0])
         for k in range(31):
             _close([thetas[k], velocities[k]], z)
@@ -50,31 +50,31 @@ def test_the_momentum_matrix_is_the_survey_iteration_on_a_one_dimensional_quadra
 
 
 def test_the_rate_is_the_spectral_radius_of_the_matrix():
-    for alpha, gamma, lam in SETTINGS:
-        radius = np.abs(np.linalg.eigvals(th.momentum_matrix(alpha, gamma, lam))).max()
-        assert th.momentum_rate(alpha, gamma, lam) == pytest.approx(radius, rel=1e-9)
+    for lr, gamma, lam in SETTINGS:
+        radius = np.abs(np.linalg.eigvals(th.momentum_matrix(lr, gamma, lam))).max()
+        assert th.momentum_rate(lr, gamma, lam) == pytest.approx(radius, rel=1e-9)
 
 
-def test_complex_roots_have_modulus_sqrt_gamma_whatever_alpha_and_lambda():
+def test_complex_roots_have_modulus_sqrt_gamma_whatever_lr_and_lambda():
     gen = np.random.default_rng(0)
     seen = 0
     for _ in range(300):
-        alpha, gamma, lam = gen.uniform(0, 2), gen.uniform(0, 0.999), gen.uniform(0, 5)
-        eig = np.linalg.eigvals(th.momentum_matrix(alpha, gamma, lam))
+        lr, gamma, lam = gen.uniform(0, 2), gen.uniform(0, 0.999), gen.uniform(0, 5)
+        eig = np.linalg.eigvals(th.momentum_matrix(lr, gamma, lam))
         if abs(eig[0].imag) > 1e-9:
             seen += 1
             np.testing.assert_allclose(np.abs(eig), math.sqrt(gamma), rtol=1e-12)
-            assert th.momentum_rate(alpha, gamma, lam) == pytest.approx(math.sqrt(gamma), rel=1e-15)
+            assert th.momentum_rate(lr, gamma, lam) == pytest.approx(math.sqrt(gamma), rel=1e-15)
     assert seen > 50
 
 
-@pytest.mark.parametrize("alpha, gamma, lam", [(0.1, 0.9, 1.0), (0.01, 0.5, 1.0), (0.5, 0.3, 1.0),
+@pytest.mark.parametrize("lr, gamma, lam", [(0.1, 0.9, 1.0), (0.01, 0.5, 1.0), (0.5, 0.3, 1.0),
                                                (1.9, 0.05, 1.0), (0.05, 0.95, 10.0), (2.05, 0.0, 1.0),
                                                (4.0, 0.5, 1.0)])
-def test_the_rate_is_the_measured_decay_of_the_iterates(alpha, gamma, lam):
-    rate = th.momentum_rate(alpha, gamma, lam)
+def test_the_rate_is_the_measured_decay_of_the_iterates(lr, gamma, lam):
+    rate = th.momentum_rate(lr, gamma, lam)
     steps = int(min(3000, 250 / abs(math.log(rate))))  # keep rate^steps far from under/overflow
-    thetas = th.survey_momentum_run(_one_d(lam), [1.0], steps, alpha=alpha, gamma=gamma)[:, 0].numpy()
+    thetas = th.survey_momentum_run(_one_d(lam), [1.0], steps, lr=lr, gamma=gamma)[:, 0].numpy()
     velocities = np.diff(thetas, prepend=thetas[0])
     log_norm = np.log(np.hypot(thetas, velocities))
     k = np.arange(steps + 1)
@@ -84,14 +84,14 @@ def test_the_rate_is_the_measured_decay_of_the_iterates(alpha, gamma, lam):
 
 
 def test_the_rate_map_is_the_worst_rate_over_the_eigenvalues_and_the_extremes_suffice():
-    alphas, gammas = np.linspace(0.0, 0.06, 13), np.linspace(0.0, 0.98, 8)
+    lrs, gammas = np.linspace(0.0, 0.06, 13), np.linspace(0.0, 0.98, 8)
     spectrum = np.linspace(1.0, 50.0, 25)
-    rates = th.momentum_rate_map(alphas, gammas, spectrum)
-    assert rates.shape == (len(gammas), len(alphas))
+    rates = th.momentum_rate_map(lrs, gammas, spectrum)
+    assert rates.shape == (len(gammas), len(lrs))
     for i, g in enumerate(gammas):
-        for j, a in enumerate(alphas):
+        for j, a in enumerate(lrs):
             assert rates[i, j] == max(th.momentum_rate(a, g, lam) for lam in spectrum)
-    extremes = th.momentum_rate_map(torch.tensor(alphas), list(gammas), [1.0, 50.0])
+    extremes = th.momentum_rate_map(torch.tensor(lrs), list(gammas), [1.0, 50.0])
     np.testing.assert_array_equal(rates, extremes)
 
 
@@ -99,16 +99,16 @@ def test_the_rate_map_is_the_worst_rate_over_the_eigenvalues_and_the_extremes_su
 def test_the_optimum_minimizes_the_rate_map_and_gives_sqrt_kappa_acceleration(lam_min, lam_max):
     best = th.momentum_optimum(lam_min, lam_max)
     assert best.rate == pytest.approx(math.sqrt(best.gamma), rel=1e-15)
-    # a grid that contains (α*, γ*) exactly: its minimum is there, and nowhere lower
-    alphas = np.concatenate([best.alpha * np.linspace(0.5, 1.5, 41), [best.alpha]])
+    # a grid that contains (η*, γ*) exactly: its minimum is there, and nowhere lower
+    lrs = np.concatenate([best.lr * np.linspace(0.5, 1.5, 41), [best.lr]])
     gammas = np.concatenate([np.linspace(0.0, 0.999, 60), [best.gamma]])
-    rates = th.momentum_rate_map(alphas, gammas, [lam_min, lam_max])
+    rates = th.momentum_rate_map(lrs, gammas, [lam_min, lam_max])
     i, j = np.unravel_index(np.argmin(rates), rates.shape)
-    assert (gammas[i], alphas[j]) == (best.gamma, best.alpha)
+    assert (gammas[i], lrs[j]) == (best.gamma, best.lr)
     # at the optimum the extremes sit on a double root, where √(b² − 4γ) amplifies rounding to ~1e-8
     assert rates[i, j] == pytest.approx(best.rate, rel=1e-6)
     for lam in (lam_min, lam_max):
-        assert th.momentum_rate(best.alpha, best.gamma, lam) == pytest.approx(best.rate, rel=1e-6)
+        assert th.momentum_rate(best.lr, best.gamma, lam) == pytest.approx(best.rate, rel=1e-6)
     # plain gradient descent at its best step 2/(λ_min + λ_max) converges at (κ − 1)/(κ + 1)
     gd = max(th.momentum_rate(2 / (lam_min + lam_max), 0.0, lam) for lam in (lam_min, lam_max))
     kappa = lam_max / lam_min
@@ -121,7 +121,7 @@ def test_momentum_at_the_optimum_converges_at_the_optimal_rate_on_a_2d_quadratic
     q = fn.Quadratic.ill_conditioned(100.0, angle=0.7)
     best = th.momentum_optimum(1.0, 100.0)
     steps = 600
-    path = fn.trajectory(lambda p: optim.SGD(p, **th.survey_to_sgd(best.alpha, best.gamma)), q, [1.0, 1.0],
+    path = fn.trajectory(lambda p: optim.SGD(p, **th.survey_to_sgd(best.lr, best.gamma)), q, [1.0, 1.0],
                          steps)
     dist = np.maximum(fn.distances_to_minimum(q, path), 1e-300)
     k = np.arange(steps + 1)
@@ -131,47 +131,47 @@ def test_momentum_at_the_optimum_converges_at_the_optimal_rate_on_a_2d_quadratic
 
 
 def test_the_velocity_under_a_constant_gradient_settles_at_the_effective_step():
-    alpha, gamma = 0.01, 0.9
+    lr, gamma = 0.01, 0.9
     g = torch.tensor([2.0, -1.0], dtype=F64)
-    thetas = th.survey_momentum_run(lambda theta: g, [0.0, 0.0], 400, alpha=alpha, gamma=gamma)
+    thetas = th.survey_momentum_run(lambda theta: g, [0.0, 0.0], 400, lr=lr, gamma=gamma)
     v = thetas[1:] - thetas[:-1]
     k = torch.arange(1, 401, dtype=F64)[:, None]
-    _close(v, -alpha * g * (1 - gamma**k) / (1 - gamma))   # v_k = −α g (1 − γᵏ)/(1 − γ)
-    _close(v[-1], -th.momentum_effective_step(alpha, gamma) * g)
+    _close(v, -lr * g * (1 - gamma**k) / (1 - gamma))   # v_k = −η g (1 − γᵏ)/(1 − γ)
+    _close(v[-1], -th.momentum_effective_step(lr, gamma) * g)
 
 
 @pytest.mark.parametrize("module", [optim, torch.optim], ids=["trainwell", "torch"])
 @pytest.mark.parametrize("function, start", [(fn.Quadratic.ill_conditioned(30.0, angle=0.5), [1.5, -1.0]),
                                              (fn.Rosenbrock(), [-1.2, 1.0])], ids=["quadratic", "rosenbrock"])
 def test_the_survey_form_is_sgd_with_momentum_step_for_step(module, function, start):
-    alpha, gamma = 1e-3, 0.9
-    kwargs = th.survey_to_sgd(alpha, gamma)
-    assert th.sgd_to_survey(kwargs["lr"], kwargs["momentum"], kwargs["dampening"]) == (alpha, gamma)
-    survey = th.survey_momentum_run(function, start, 300, alpha=alpha, gamma=gamma)
+    lr, gamma = 1e-3, 0.9
+    kwargs = th.survey_to_sgd(lr, gamma)
+    assert th.sgd_to_survey(kwargs["lr"], kwargs["momentum"], kwargs["dampening"]) == (lr, gamma)
+    survey = th.survey_momentum_run(function, start, 300, lr=lr, gamma=gamma)
     theta = torch.nn.Parameter(torch.tensor(start, dtype=F64))
     opt = module.SGD([theta], **kwargs)
     for k in range(1, 301):
         theta.grad = function.grad(theta.detach())
         opt.step()
         _close(theta.detach(), survey[k])
-        # and PyTorch's buffer is the survey's velocity divided by −α
-        _close(-alpha * opt.state[theta]["momentum_buffer"], survey[k] - survey[k - 1])
+        # and PyTorch's buffer is the survey's velocity divided by −η
+        _close(-lr * opt.state[theta]["momentum_buffer"], survey[k] - survey[k - 1])
 
 
 @pytest.mark.parametrize("module", [optim, torch.optim], ids=["trainwell", "torch"])
-@pytest.mark.parametrize("function, start, alpha",
+@pytest.mark.parametrize("function, start, lr",
                          [(fn.Quadratic.ill_conditioned(30.0, angle=0.5), [1.5, -1.0], 0.03),
                           (fn.Rosenbrock(), [-1.2, 1.0], 1e-3)], ids=["quadratic", "rosenbrock"])
-def test_nesterov_look_ahead_is_pytorchs_reformulation_under_the_shift(module, function, start, alpha):
+def test_nesterov_look_ahead_is_pytorchs_reformulation_under_the_shift(module, function, start, lr):
     gamma, steps = 0.9, 400
-    look = th.nesterov_lookahead_run(function, start, steps, alpha=alpha, gamma=gamma)
-    kwargs = th.survey_to_sgd(alpha, gamma, nesterov=True)
+    look = th.nesterov_lookahead_run(function, start, steps, lr=lr, gamma=gamma)
+    kwargs = th.survey_to_sgd(lr, gamma, nesterov=True)
     torch_path = torch.as_tensor(fn.trajectory(lambda p: module.SGD(p, **kwargs), function, start, steps))
     _close(th.lookahead_to_pytorch(look, gamma), torch_path)
     _close(th.pytorch_to_lookahead(torch_path, gamma), look)
     # neither identity is vacuous: the raw sequences differ, and classical momentum differs from both
     assert float((look - torch_path).abs().max()) > 1e-4
-    classical = th.survey_momentum_run(function, start, steps, alpha=alpha, gamma=gamma)
+    classical = th.survey_momentum_run(function, start, steps, lr=lr, gamma=gamma)
     assert float((classical - torch_path).abs().max()) > 1e-4
 
 
@@ -235,7 +235,7 @@ def test_nadam_momentum_schedule_rises_from_half_beta1_to_beta1_and_psi_zero_is_
 
 @pytest.mark.parametrize("run", [th.survey_momentum_run, th.nesterov_lookahead_run])
 def test_a_diverging_momentum_run_ends_with_nan_rows_and_maps_keep_them(run):
-    path = run(_one_d(1.0), [1.0], 3000, alpha=4.0, gamma=0.5)   # rate > 2: overflows within 1000 steps
+    path = run(_one_d(1.0), [1.0], 3000, lr=4.0, gamma=0.5)   # rate > 2: overflows within 1000 steps
     k = fn.diverged_at(path)
     assert k is not None and bool(torch.isfinite(path[:k]).all()) and bool(torch.isnan(path[k:]).all())
     assert float(path[k - 1].abs()) > 1e300

@@ -11,19 +11,19 @@ class Adadelta(PlainOptimizer):
     mean squares, that of past updates over that of past gradients, so that it carries the units of
     the parameter.
 
-    Input: parameters θ₀, learning rate γ, decay ρ, ε, weight decay λ, maximize.
-    State: ``step`` t, ``square_avg`` v (of g²) and ``acc_delta`` u (of Δθ²), both starting at 0.
+    Input: parameters θ₀, learning rate η, decay ρ, ε, weight decay λ, maximize.
+    State: ``step`` t, ``square_avg`` s (of g²) and ``acc_delta`` u (of Δθ²), both starting at 0.
 
     For t = 1, 2, ...:
         g_t ← ∇f(θ_{t−1})                     (−∇f(θ_{t−1}) when maximize)
         g_t ← g_t + λ θ_{t−1}                  if λ ≠ 0
-        v_t ← ρ v_{t−1} + (1 − ρ) g_t²
-        Δ_t ← √(u_{t−1} + ε) / √(v_t + ε) · g_t
+        s_t ← ρ s_{t−1} + (1 − ρ) g_t²
+        Δ_t ← √(u_{t−1} + ε) / √(s_t + ε) · g_t
         u_t ← ρ u_{t−1} + (1 − ρ) Δ_t²
-        θ_t ← θ_{t−1} − γ Δ_t
+        θ_t ← θ_{t−1} − η Δ_t
 
     Difference from the paper: Zeiler's update has no learning rate (θ_t = θ_{t−1} − Δ_t); PyTorch
-    multiplies by γ, whose default 1.0 gives the paper's method. ε sits inside both roots, as in the
+    multiplies by η, whose default 1.0 gives the paper's method. ε sits inside both roots, as in the
     paper (and there it also seeds the very first steps, when u = 0).
 
     Sparse gradients are refused, as in PyTorch; complex parameters are treated as pairs of reals.

@@ -10,7 +10,7 @@ class Adagrad(PlainOptimizer):
     r"""Adagrad (Duchi, Hazan & Singer 2011): each coordinate's step is divided by the root of the sum
     of all its squared gradients so far.
 
-    Input: parameters θ₀, learning rate γ, learning-rate decay η, weight decay λ, initial accumulator
+    Input: parameters θ₀, learning rate η, learning-rate decay ν, weight decay λ, initial accumulator
     value s₀, ε, maximize.
     State: ``step`` t and ``sum`` s, created for every parameter when the optimizer is built (a
     parameter group added later gets them at its first step), s starting at s₀.
@@ -18,13 +18,13 @@ class Adagrad(PlainOptimizer):
     For t = 1, 2, ...:
         g_t ← ∇f(θ_{t−1})           (−∇f(θ_{t−1}) when maximize)
         g_t ← g_t + λ θ_{t−1}        if λ ≠ 0
-        γ̃_t ← γ / (1 + (t − 1) η)
+        η̃_t ← η / (1 + (t − 1) ν)
         s_t ← s_{t−1} + g_t²
-        θ_t ← θ_{t−1} − γ̃_t g_t / (√s_t + ε)
+        θ_t ← θ_{t−1} − η̃_t g_t / (√s_t + ε)
 
     Differences from the paper: ε sits outside the square root, where the paper's diagonal version
     puts its δ (δI + diag(G_t)^{1/2}), but PyTorch's default ε = 1e-10 only guards against dividing by
-    zero, where the paper's δ is a tuned constant; the decay η of the learning rate and the starting
+    zero, where the paper's δ is a tuned constant; the decay ν of the learning rate and the starting
     value s₀ are PyTorch's additions.
     One deliberate difference from PyTorch 2.13: a parameter group's own ``initial_accumulator_value``
     is honoured; PyTorch fills every group's accumulator with the constructor's value.

@@ -22,23 +22,23 @@ class Adam(PlainOptimizer):
     their start at zero, give a per-coordinate step; AMSGrad (Reddi, Kale & Kumar 2018) divides by the
     largest second moment seen so far instead.
 
-    Input: parameters θ₀, learning rate γ, β₁, β₂, ε, weight decay λ, amsgrad, maximize,
+    Input: parameters θ₀, learning rate η, β₁, β₂, ε, weight decay λ, amsgrad, maximize,
     decoupled_weight_decay.
-    State: ``step`` t, ``exp_avg`` m and ``exp_avg_sq`` v starting at 0, and with amsgrad
-    ``max_exp_avg_sq`` v̂ starting at 0.
+    State: ``step`` t, ``exp_avg`` m and ``exp_avg_sq`` s starting at 0, and with amsgrad
+    ``max_exp_avg_sq`` ŝ starting at 0.
 
     For t = 1, 2, ...:
         g_t ← ∇f(θ_{t−1})                    (−∇f(θ_{t−1}) when maximize)
-        if λ ≠ 0:  θ_{t−1} ← (1 − γλ) θ_{t−1} if decoupled_weight_decay, else g_t ← g_t + λ θ_{t−1}
+        if λ ≠ 0:  θ_{t−1} ← (1 − ηλ) θ_{t−1} if decoupled_weight_decay, else g_t ← g_t + λ θ_{t−1}
         m_t ← β₁ m_{t−1} + (1 − β₁) g_t
-        v_t ← β₂ v_{t−1} + (1 − β₂) g_t²
-        with amsgrad:  v̂_t ← max(v̂_{t−1}, v_t),  u_t ← v̂_t;   else u_t ← v_t
-        θ_t ← θ_{t−1} − γ / (1 − β₁^t) · m_t / (√u_t / √(1 − β₂^t) + ε)
+        s_t ← β₂ s_{t−1} + (1 − β₂) g_t²
+        with amsgrad:  ŝ_t ← max(ŝ_{t−1}, s_t),  u_t ← ŝ_t;   else u_t ← s_t
+        θ_t ← θ_{t−1} − η / (1 − β₁^t) · m_t / (√u_t / √(1 − β₂^t) + ε)
 
     Differences from the paper: none in the formulas. PyTorch follows the paper's Algorithm 1, in
-    which ε is added to the bias-corrected root √(v_t / (1 − β₂^t)), not the paper's faster reordering
-    that folds both corrections into the step size and adds ε to the uncorrected √v_t. With amsgrad the
-    maximum is kept of the *uncorrected* v and corrected afterwards; Reddi et al.'s AMSGrad has no bias
+    which ε is added to the bias-corrected root √(s_t / (1 − β₂^t)), not the paper's faster reordering
+    that folds both corrections into the step size and adds ε to the uncorrected √s_t. With amsgrad the
+    maximum is kept of the *uncorrected* s and corrected afterwards; Reddi et al.'s AMSGrad has no bias
     correction. ``decoupled_weight_decay=True`` makes this AdamW (Loshchilov & Hutter 2019), see
     :class:`AdamW`.
 

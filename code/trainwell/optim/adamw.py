@@ -8,19 +8,20 @@ class AdamW(Adam):
     r"""AdamW (Loshchilov & Hutter 2019): Adam whose weight decay shrinks the parameters directly
     instead of entering the gradient, so that it is not divided by the adaptive denominator.
 
-    Input: parameters θ₀, learning rate γ, β₁, β₂, ε, weight decay λ (default 1e-2), amsgrad, maximize.
+    Input: parameters θ₀, learning rate η, β₁, β₂, ε, weight decay λ (default 1e-2), amsgrad, maximize.
     State: as :class:`Adam` (``step``, ``exp_avg``, ``exp_avg_sq``, with amsgrad ``max_exp_avg_sq``).
 
     For t = 1, 2, ...:
         g_t ← ∇f(θ_{t−1})                    (−∇f(θ_{t−1}) when maximize)
-        θ_{t−1} ← (1 − γλ) θ_{t−1}
-        m_t, v_t, u_t and the step exactly as in Adam, with g_t free of λ
+        θ_{t−1} ← (1 − ηλ) θ_{t−1}
+        m_t, s_t, u_t and the step exactly as in Adam, with g_t free of λ
 
     Difference from the paper: Loshchilov & Hutter decay by η_t λ θ, where η_t is a schedule
-    multiplier and λ is *not* multiplied by the learning rate α; PyTorch multiplies λ by the current
-    γ (so λ = 1e-2 with γ = 1e-3 is a decay of 1e-5 per step, and a learning-rate schedule also
-    schedules the decay). This is ``Adam(..., decoupled_weight_decay=True)``; the flag stays True
-    whatever a loaded state dict says, as in PyTorch.
+    multiplier and λ is *not* multiplied by the learning rate (their α, the book's η); PyTorch
+    multiplies λ by the current η (so λ = 1e-2 with η = 1e-3 is a decay of 1e-5 per step, and a
+    learning-rate schedule also schedules the decay). This is ``Adam(...,
+    decoupled_weight_decay=True)``; the flag stays True whatever a loaded state dict says, as in
+    PyTorch.
     """
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,

@@ -20,20 +20,20 @@ class NAdam(PlainOptimizer):
     r"""NAdam (Dozat 2016): Adam whose first moment takes a Nesterov look-ahead, with a momentum
     coefficient that warms up over the first steps.
 
-    Input: parameters θ₀, learning rate γ, β₁, β₂, ε, weight decay λ, momentum decay ψ,
+    Input: parameters θ₀, learning rate η, β₁, β₂, ε, weight decay λ, momentum decay ψ,
     decoupled_weight_decay, maximize.
     State: ``step`` t, ``mu_product`` Π_t = μ₁⋯μ_t (a 0-d tensor starting at 1), ``exp_avg`` m and
-    ``exp_avg_sq`` v starting at 0.
+    ``exp_avg_sq`` s starting at 0.
 
     For t = 1, 2, ...:
         g_t ← ∇f(θ_{t−1})                    (−∇f(θ_{t−1}) when maximize)
-        if λ ≠ 0:  θ_{t−1} ← (1 − γλ) θ_{t−1} if decoupled_weight_decay, else g_t ← g_t + λ θ_{t−1}
+        if λ ≠ 0:  θ_{t−1} ← (1 − ηλ) θ_{t−1} if decoupled_weight_decay, else g_t ← g_t + λ θ_{t−1}
         μ_t ← β₁ (1 − ½ · 0.96^{tψ}),   μ_{t+1} ← β₁ (1 − ½ · 0.96^{(t+1)ψ})
         Π_t ← Π_{t−1} μ_t
         m_t ← β₁ m_{t−1} + (1 − β₁) g_t
-        v_t ← β₂ v_{t−1} + (1 − β₂) g_t²
-        d_t ← √(v_t / (1 − β₂^t)) + ε
-        θ_t ← θ_{t−1} − γ (1 − μ_t) / (1 − Π_t) · g_t / d_t − γ μ_{t+1} / (1 − Π_t μ_{t+1}) · m_t / d_t
+        s_t ← β₂ s_{t−1} + (1 − β₂) g_t²
+        d_t ← √(s_t / (1 − β₂^t)) + ε
+        θ_t ← θ_{t−1} − η (1 − μ_t) / (1 − Π_t) · g_t / d_t − η μ_{t+1} / (1 − Π_t μ_{t+1}) · m_t / d_t
 
     Differences from the paper: Dozat's schedule is μ_t = β₁ (1 − ½ · 0.96^{t/250}); PyTorch writes
     1/250 as ψ = ``momentum_decay`` = 4e-3, and ψ = 0 gives the constant μ = β₁/2 (not β₁). The
@@ -41,7 +41,7 @@ class NAdam(PlainOptimizer):
     that of the current gradient (μ_t) and that of m_t (μ_{t+1}, the look-ahead). Π_t is kept in
     ``mu_product`` in the scalar state dtype (float32 unless float64 is the default dtype), so its
     rounding is part of the result. ``decoupled_weight_decay=True`` is PyTorch's NAdamW
-    (Loshchilov & Hutter 2019), with the decay multiplied by γ.
+    (Loshchilov & Hutter 2019), with the decay multiplied by η.
 
     Sparse gradients are refused, as in PyTorch; complex parameters are treated as pairs of reals.
     ``foreach``, ``capturable`` and ``differentiable`` accept only None or False.

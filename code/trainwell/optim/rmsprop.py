@@ -10,23 +10,23 @@ class RMSprop(PlainOptimizer):
     r"""RMSprop (Tieleman & Hinton 2012): divide the gradient by a running root mean square of its
     recent values; the centered variant (Graves 2013) divides by a running standard deviation instead.
 
-    Input: parameters θ₀, learning rate γ, smoothing α, ε, weight decay λ, momentum μ, centered,
-    maximize.
-    State: ``step`` t, ``square_avg`` v, and when used ``grad_avg`` a (centered) and
-    ``momentum_buffer`` b (μ > 0), all starting at 0.
+    Input: parameters θ₀, learning rate η, smoothing ρ (PyTorch's ``alpha``), ε, weight decay λ,
+    momentum γ, centered, maximize.
+    State: ``step`` t, ``square_avg`` s, and when used ``grad_avg`` a (centered) and
+    ``momentum_buffer`` b (γ > 0), all starting at 0.
 
     For t = 1, 2, ...:
         g_t ← ∇f(θ_{t−1})                  (−∇f(θ_{t−1}) when maximize)
         g_t ← g_t + λ θ_{t−1}               if λ ≠ 0
-        v_t ← α v_{t−1} + (1 − α) g_t²
-        if centered:  a_t ← α a_{t−1} + (1 − α) g_t,   r_t ← √(v_t − a_t²) + ε
-        else:         r_t ← √v_t + ε
-        if μ > 0:     b_t ← μ b_{t−1} + g_t / r_t,     θ_t ← θ_{t−1} − γ b_t
-        else:         θ_t ← θ_{t−1} − γ g_t / r_t
+        s_t ← ρ s_{t−1} + (1 − ρ) g_t²
+        if centered:  a_t ← ρ a_{t−1} + (1 − ρ) g_t,   r_t ← √(s_t − a_t²) + ε
+        else:         r_t ← √s_t + ε
+        if γ > 0:     b_t ← γ b_{t−1} + g_t / r_t,     θ_t ← θ_{t−1} − η b_t
+        else:         θ_t ← θ_{t−1} − η g_t / r_t
 
     Differences from the sources: the lecture has no ε and no momentum; Graves puts ε inside the
-    root (√(v − a² + ε)); PyTorch adds ε outside it, to √v or √(v − a²), which changes the scale of
-    the safeguard. Momentum is applied to the normalized step, and γ multiplies the buffer, as in
+    root (√(s − a² + ε)); PyTorch adds ε outside it, to √s or √(s − a²), which changes the scale of
+    the safeguard. Momentum is applied to the normalized step, and η multiplies the buffer, as in
     PyTorch's SGD.
 
     Sparse gradients are refused, as in PyTorch; complex parameters are treated as pairs of reals.

@@ -12,27 +12,27 @@ class SGD(PlainOptimizer):
     r"""Stochastic gradient descent (Robbins & Monro 1951) with heavy-ball momentum (Polyak 1964) or
     Nesterov momentum (Nesterov 1983, in the form of Sutskever et al. 2013).
 
-    Input: parameters θ₀, learning rate γ, momentum μ, dampening τ, weight decay λ, nesterov, maximize.
-    State: the momentum buffer b (only when μ ≠ 0), created at the first step.
+    Input: parameters θ₀, learning rate η, momentum γ, dampening τ, weight decay λ, nesterov, maximize.
+    State: the momentum buffer b (only when γ ≠ 0), created at the first step.
 
     For t = 1, 2, ...:
         g_t ← ∇f(θ_{t−1})                 (−∇f(θ_{t−1}) when maximize)
         g_t ← g_t + λ θ_{t−1}              if λ ≠ 0
-        if μ ≠ 0:
+        if γ ≠ 0:
             b_t ← g_t                       if t = 1
-            b_t ← μ b_{t−1} + (1 − τ) g_t   otherwise
-            g_t ← g_t + μ b_t               if nesterov, else g_t ← b_t
-        θ_t ← θ_{t−1} − γ g_t
+            b_t ← γ b_{t−1} + (1 − τ) g_t   otherwise
+            g_t ← g_t + γ b_t               if nesterov, else g_t ← b_t
+        θ_t ← θ_{t−1} − η g_t
 
     Differences from the papers, all PyTorch's conventions:
 
     * the learning rate multiplies the buffer, not the gradient inside it: Sutskever et al. write
-      v_t = μ v_{t−1} − γ g_t, θ_t = θ_{t−1} + v_t. The two agree while γ is constant; when a schedule
-      changes γ, PyTorch's form rescales the whole accumulated velocity at once;
+      v_t = γ v_{t−1} − η g_t, θ_t = θ_{t−1} + v_t. The two agree while η is constant; when a schedule
+      changes η, PyTorch's form rescales the whole accumulated velocity at once;
     * the buffer starts at the first gradient, undamped, instead of at zero;
     * Nesterov's look-ahead is reformulated so that the gradient is taken at the current parameters:
-      with the shifted variable θ' = θ − γ μ b the update becomes g + μ b, and no gradient at a
-      look-ahead point is ever evaluated. It requires μ > 0 and τ = 0, as in PyTorch.
+      with the shifted variable θ' = θ − η γ b the update becomes g + γ b, and no gradient at a
+      look-ahead point is ever evaluated. It requires γ > 0 and τ = 0, as in PyTorch.
 
     Sparse gradients are refused (PyTorch supports them for SGD); there is one per-tensor
     implementation, so ``foreach``, ``fused`` and ``differentiable`` accept only None or False.

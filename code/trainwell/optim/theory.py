@@ -5,10 +5,11 @@ Ba 2015) and NAdam's momentum schedule as PyTorch defines it (Dozat 2016).
 
 The survey's momentum (Murugan & Durairaj 2017) is
 
-    v ← γ v − α ∇J(θ),   θ ← θ + v,
+    v ← γ v − η ∇J(θ),   θ ← θ + v,
 
-PyTorch's ``SGD(lr=η, momentum=μ, dampening=τ)`` is b ← μ b + (1 − τ) g (b₁ = g₁), θ ← θ − η b. With
-τ = 0 the two are one method: γ = μ, α = η and v = −η b at every step (while η is constant).
+PyTorch's ``SGD(lr=η, momentum=γ, dampening=τ)`` is b ← γ b + (1 − τ) g (b₁ = g₁), θ ← θ − η b. With
+τ = 0 the two are one method, with v = −η b at every step (while η is constant). The book writes the
+learning rate η throughout (the survey writes α).
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from .._validate import check_bool, check_float, check_int
 from .functions import F64, _as_float64, _run_arguments, _vector
 
 
-def _alpha(alpha) -> float:
-    return check_float("alpha", alpha, minimum=0.0)
+def _lr(lr) -> float:
+    return check_float("lr", lr, minimum=0.0)
 
 
 def _gamma(gamma) -> float:
@@ -34,69 +35,69 @@ def _lam(lam) -> float:
     return check_float("lam", lam, minimum=0.0)
 
 
-def _rates(alpha: np.ndarray, gamma: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """max |z| over the roots of z² − (1 + γ − αλ) z + γ, elementwise (arrays broadcast by the caller's
+def _rates(lr: np.ndarray, gamma: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """max |z| over the roots of z² − (1 + γ − ηλ) z + γ, elementwise (arrays broadcast by the caller's
     deliberate choice of shapes). Complex roots have |z| = √γ, their product being γ."""
-    b = 1.0 + gamma - alpha * lam
+    b = 1.0 + gamma - lr * lam
     disc = b * b - 4.0 * gamma
     real = (np.abs(b) + np.sqrt(np.maximum(disc, 0.0))) / 2.0
     return np.where(disc < 0.0, np.sqrt(gamma), real)
 
 
-def momentum_matrix(alpha: float, gamma: float, lam: float) -> np.ndarray:
+def momentum_matrix(lr: float, gamma: float, lam: float) -> np.ndarray:
     """The 2×2 matrix M with (θ_{k+1}, v_{k+1}) = M (θ_k, v_k) for the survey's momentum on f(θ) = ½ λ θ²,
     one eigen-direction of a quadratic (Goh 2017):
 
-        v_{k+1} = γ v_k − α λ θ_k,   θ_{k+1} = θ_k + v_{k+1}   ⇒   M = [[1 − αλ, γ], [−αλ, γ]].
+        v_{k+1} = γ v_k − η λ θ_k,   θ_{k+1} = θ_k + v_{k+1}   ⇒   M = [[1 − ηλ, γ], [−ηλ, γ]].
 
-    Its characteristic polynomial is z² − (1 + γ − αλ) z + γ: det M = γ."""
-    alpha, gamma, lam = _alpha(alpha), _gamma(gamma), _lam(lam)
-    return np.array([[1.0 - alpha * lam, gamma], [-alpha * lam, gamma]], dtype=np.float64)
+    Its characteristic polynomial is z² − (1 + γ − ηλ) z + γ: det M = γ."""
+    lr, gamma, lam = _lr(lr), _gamma(gamma), _lam(lam)
+    return np.array([[1.0 - lr * lam, gamma], [-lr * lam, gamma]], dtype=np.float64)
 
 
-def momentum_rate(alpha: float, gamma: float, lam: float) -> float:
+def momentum_rate(lr: float, gamma: float, lam: float) -> float:
     """The convergence rate of momentum along an eigenvalue λ: the spectral radius max |z| of
     :func:`momentum_matrix`, so that ‖(θ_k, v_k)‖ shrinks like rateᵏ (it diverges when rate > 1).
 
-    With b = 1 + γ − αλ, the roots are (b ± √(b² − 4γ))/2: when they are complex (b² < 4γ) both
-    have modulus √γ, whatever α and λ; otherwise the rate is (|b| + √(b² − 4γ))/2."""
-    alpha, gamma, lam = _alpha(alpha), _gamma(gamma), _lam(lam)
-    return float(_rates(np.float64(alpha), np.float64(gamma), np.float64(lam)))
+    With b = 1 + γ − ηλ, the roots are (b ± √(b² − 4γ))/2: when they are complex (b² < 4γ) both
+    have modulus √γ, whatever η and λ; otherwise the rate is (|b| + √(b² − 4γ))/2."""
+    lr, gamma, lam = _lr(lr), _gamma(gamma), _lam(lam)
+    return float(_rates(np.float64(lr), np.float64(gamma), np.float64(lam)))
 
 
-def momentum_rate_map(alphas, gammas, lams) -> np.ndarray:
+def momentum_rate_map(lrs, gammas, lams) -> np.ndarray:
     """The convergence rate of momentum on a whole quadratic, the worst rate over its eigenvalues
-    ``lams``, for every (γ, α) pair: an array of shape (len(gammas), len(alphas)), row i for gammas[i],
-    column j for alphas[j] (``imshow`` with α along the x-axis). Since the rate of one (α, γ) grows as
+    ``lams``, for every (γ, η) pair: an array of shape (len(gammas), len(lrs)), row i for gammas[i],
+    column j for lrs[j] (``pcolormesh`` with η along the x-axis). Since the rate of one (η, γ) grows as
     λ leaves the complex region, λ_min and λ_max alone give the same map as the whole spectrum.
 
-    Each argument is a 1-D sequence, array or tensor (nothing is broadcast): alphas ≥ 0,
+    Each argument is a 1-D sequence, array or tensor (nothing is broadcast): lrs ≥ 0,
     0 ≤ gammas < 1, lams ≥ 0."""
-    a = _vector("alphas", alphas).numpy()
+    a = _vector("lrs", lrs).numpy()
     g = _vector("gammas", gammas).numpy()
     lam = _vector("lams", lams).numpy()
-    rules = (("alphas", a, a >= 0, ">= 0"), ("gammas", g, (g >= 0) & (g < 1), "in [0, 1)"),
+    rules = (("lrs", a, a >= 0, ">= 0"), ("gammas", g, (g >= 0) & (g < 1), "in [0, 1)"),
              ("lams", lam, lam >= 0, ">= 0"))
     for name, v, ok, allowed in rules:
         if not ok.all():
             raise ValueError(f"Invalid {name}: {v[~ok][0]} (every entry must be {allowed})")
-    rates = _rates(a[None, :, None], g[:, None, None], lam[None, None, :])  # (gamma, alpha, lam)
+    rates = _rates(a[None, :, None], g[:, None, None], lam[None, None, :])  # (gamma, lr, lam)
     return rates.max(axis=2)
 
 
 class MomentumOptimum(NamedTuple):
     """The best constant step and momentum for a quadratic with eigenvalues in [λ_min, λ_max]."""
 
-    alpha: float
+    lr: float
     gamma: float
     rate: float
 
 
 def momentum_optimum(lam_min: float, lam_max: float) -> MomentumOptimum:
-    """The α*, γ* that minimize the worst rate over eigenvalues in [λ_min, λ_max], and that rate
+    """The η*, γ* that minimize the worst rate over eigenvalues in [λ_min, λ_max], and that rate
     (Polyak 1964; Goh 2017), with κ = λ_max / λ_min:
 
-        α* = (2 / (√λ_min + √λ_max))²,   γ* = ((√κ − 1) / (√κ + 1))²,   rate* = √γ* = (√κ − 1) / (√κ + 1),
+        η* = (2 / (√λ_min + √λ_max))²,   γ* = ((√κ − 1) / (√κ + 1))²,   rate* = √γ* = (√κ − 1) / (√κ + 1),
 
     against (κ − 1)/(κ + 1) for the best plain gradient descent: √κ in place of κ. At the optimum
     both extreme eigenvalues sit on the boundary of the complex region (a double root)."""
@@ -106,28 +107,28 @@ def momentum_optimum(lam_min: float, lam_max: float) -> MomentumOptimum:
         raise ValueError(f"lam_max must be >= lam_min, got lam_min = {lo}, lam_max = {hi}")
     root_kappa = math.sqrt(hi / lo)
     rate = (root_kappa - 1.0) / (root_kappa + 1.0)
-    return MomentumOptimum(alpha=(2.0 / (math.sqrt(lo) + math.sqrt(hi))) ** 2, gamma=rate**2, rate=rate)
+    return MomentumOptimum(lr=(2.0 / (math.sqrt(lo) + math.sqrt(hi))) ** 2, gamma=rate**2, rate=rate)
 
 
-def momentum_effective_step(alpha: float, gamma: float) -> float:
-    """α / (1 − γ): under a constant gradient g the velocity settles where v = γ v − α g, at
-    v = −α g / (1 − γ), so momentum γ multiplies the step by 1 / (1 − γ) (10 for γ = 0.9)."""
-    return _alpha(alpha) / (1.0 - _gamma(gamma))
+def momentum_effective_step(lr: float, gamma: float) -> float:
+    """η / (1 − γ): under a constant gradient g the velocity settles where v = γ v − η g, at
+    v = −η g / (1 − γ), so momentum γ multiplies the step by 1 / (1 − γ) (10 for γ = 0.9)."""
+    return _lr(lr) / (1.0 - _gamma(gamma))
 
 
-def survey_to_sgd(alpha: float, gamma: float, *, nesterov: bool = False) -> dict:
-    """The ``SGD`` keywords that run the survey's momentum (α, γ): ``dict(lr=α, momentum=γ,
-    dampening=0, nesterov=...)``. The iterates agree step for step, and PyTorch's buffer is b = −v/α."""
-    alpha, gamma = _alpha(alpha), _gamma(gamma)
+def survey_to_sgd(lr: float, gamma: float, *, nesterov: bool = False) -> dict:
+    """The ``SGD`` keywords that run the survey's momentum (η, γ): ``dict(lr=η, momentum=γ,
+    dampening=0, nesterov=...)``. The iterates agree step for step, and PyTorch's buffer is b = −v/η."""
+    lr, gamma = _lr(lr), _gamma(gamma)
     nesterov = check_bool("nesterov", nesterov)
     if nesterov and gamma == 0:
         raise ValueError("Nesterov momentum needs gamma > 0 (PyTorch's SGD refuses nesterov=True without "
                          "momentum)")
-    return {"lr": alpha, "momentum": gamma, "dampening": 0.0, "nesterov": nesterov}
+    return {"lr": lr, "momentum": gamma, "dampening": 0.0, "nesterov": nesterov}
 
 
 def sgd_to_survey(lr: float, momentum: float, dampening: float = 0.0) -> tuple[float, float]:
-    """(α, γ) of the survey's momentum for PyTorch's ``SGD(lr, momentum, dampening=0)``: α = lr,
+    """(η, γ) of the survey's momentum for PyTorch's ``SGD(lr, momentum, dampening=0)``: η = lr,
     γ = momentum. A dampening τ ≠ 0 has no exact survey form (PyTorch's first step is undamped, the
     later ones scaled by 1 − τ), so it is refused."""
     lr = check_float("lr", lr, minimum=0.0)
@@ -139,37 +140,37 @@ def sgd_to_survey(lr: float, momentum: float, dampening: float = 0.0) -> tuple[f
     return lr, momentum
 
 
-def survey_momentum_run(grad, start, steps: int, *, alpha: float, gamma: float) -> torch.Tensor:
+def survey_momentum_run(grad, start, steps: int, *, lr: float, gamma: float) -> torch.Tensor:
     """The iterates θ₀, …, θ_steps ((steps + 1, d), float64) of the survey's momentum,
 
-        v₀ = 0;   v_k = γ v_{k−1} − α ∇f(θ_{k−1});   θ_k = θ_{k−1} + v_k,
+        v₀ = 0;   v_k = γ v_{k−1} − η ∇f(θ_{k−1});   θ_k = θ_{k−1} + v_k,
 
     for ``grad`` an :class:`~trainwell.optim.functions.Objective` or a function θ ↦ ∇f(θ). The
     velocities are the differences of consecutive rows. Rows after a non-finite iterate are NaN."""
     f, theta, path = _run_arguments(grad, start, steps)
-    alpha, gamma = _alpha(alpha), _gamma(gamma)
+    lr, gamma = _lr(lr), _gamma(gamma)
     v = torch.zeros_like(theta)
     for k in range(1, path.rows.shape[0]):
-        v = gamma * v - alpha * f(theta)         # v ← γ v − α ∇J(θ)
+        v = gamma * v - lr * f(theta)         # v ← γ v − η ∇J(θ)
         theta = theta + v                        # θ ← θ + v
         if not path.record(k, theta):
             break
     return path.rows
 
 
-def nesterov_lookahead_run(grad, start, steps: int, *, alpha: float, gamma: float) -> torch.Tensor:
+def nesterov_lookahead_run(grad, start, steps: int, *, lr: float, gamma: float) -> torch.Tensor:
     """The iterates of Nesterov's accelerated gradient in the look-ahead form of Sutskever et al. (2013):
 
-        v₀ = 0;   v_k = γ v_{k−1} − α ∇f(θ_{k−1} + γ v_{k−1});   θ_k = θ_{k−1} + v_k:
+        v₀ = 0;   v_k = γ v_{k−1} − η ∇f(θ_{k−1} + γ v_{k−1});   θ_k = θ_{k−1} + v_k:
 
     first move along the velocity, then correct with the gradient found there. PyTorch's
     ``SGD(nesterov=True)`` keeps the look-ahead point θ′ = θ + γ v instead; :func:`lookahead_to_pytorch`
     maps these iterates onto PyTorch's. Rows after a non-finite iterate are NaN."""
     f, theta, path = _run_arguments(grad, start, steps)
-    alpha, gamma = _alpha(alpha), _gamma(gamma)
+    lr, gamma = _lr(lr), _gamma(gamma)
     v = torch.zeros_like(theta)
     for k in range(1, path.rows.shape[0]):
-        v = gamma * v - alpha * f(theta + gamma * v)   # gradient at the look-ahead point θ + γ v
+        v = gamma * v - lr * f(theta + gamma * v)   # gradient at the look-ahead point θ + γ v
         theta = theta + v
         if not path.record(k, theta):
             break
@@ -180,9 +181,9 @@ def lookahead_to_pytorch(thetas, gamma: float) -> torch.Tensor:
     """PyTorch's Nesterov iterates θ′_k = θ_k + γ v_k from the look-ahead form's θ_k, with
     v_k = θ_k − θ_{k−1} and v₀ = 0 (so θ′₀ = θ₀).
 
-    Why they are PyTorch's: with g = ∇f(θ′_k), v_{k+1} = γ v_k − α g, so
-    θ′_{k+1} = θ_k + v_{k+1} + γ v_{k+1} = θ′_k − α g + γ v_{k+1}; writing v = −α b gives b_{k+1} = γ b_k + g
-    and θ′_{k+1} = θ′_k − α (g + γ b_{k+1}), which is ``SGD(lr=α, momentum=γ, nesterov=True)``.
+    Why they are PyTorch's: with g = ∇f(θ′_k), v_{k+1} = γ v_k − η g, so
+    θ′_{k+1} = θ_k + v_{k+1} + γ v_{k+1} = θ′_k − η g + γ v_{k+1}; writing v = −η b gives b_{k+1} = γ b_k + g
+    and θ′_{k+1} = θ′_k − η (g + γ b_{k+1}), which is ``SGD(lr=η, momentum=γ, nesterov=True)``.
     ``thetas`` is (n, d), as :func:`nesterov_lookahead_run` returns; NaN rows stay NaN."""
     gamma = _gamma(gamma)
     th = _as_path(thetas)
