@@ -38,6 +38,7 @@ from .checks import check, check_true
 from .config import device, module_device, seed_everything, setup
 from .dropout import exercises as _dropout_exercises  # noqa: F401  (registers Part II's key)
 from .models import eval_mode, train_mode
+from .optim import exercises as _optim_exercises  # noqa: F401  (registers Part IV's key)
 from .show import show, source
 from .size_table import size, sizes
 from .together import lint

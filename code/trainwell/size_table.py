@@ -108,6 +108,16 @@ _ENTRIES = [
            "BN as the first layer on the raw, badly scaled wine features",
            quick={"epochs": 60, "seeds": 5},
            full={"epochs": 300, "seeds": 20}),
+    # Part IV, optimization
+    _entry("optim.sgd_lr", "optimization/sgd_momentum",
+           "plain SGD on a digits MLP over a log grid of learning rates",
+           quick={"epochs": 20, "seeds": 5, "learning_rates": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)},
+           full={"epochs": 100, "seeds": 10,
+                 "learning_rates": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)}),
+    _entry("optim.momentum_schedule", "optimization/sgd_momentum",
+           "no momentum, constant momentum 0.9, and 0.5 raised to 0.9, on a digits MLP",
+           quick={"epochs": 20, "seeds": 5, "lr": 0.1, "switch_epoch": 5},
+           full={"epochs": 100, "seeds": 10, "lr": 0.1, "switch_epoch": 10}),
 ]
 
 #: Every experiment by name (read-only).

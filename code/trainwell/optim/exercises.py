@@ -1,0 +1,21 @@
+"""The answer key of Part IV's exercises (see :mod:`trainwell.exercises`): each expected value is
+computed here from the inputs the checking cell passes, so the cell never shows the answer."""
+from __future__ import annotations
+
+import math
+
+from ..exercises import register
+from .theory import momentum_effective_step
+
+# section `opt-sgd-momentum`
+register("opt-ex-effective-step", "settled step size for eta = 0.01 and gamma = 0.99",
+         lambda lr, gamma: momentum_effective_step(lr, gamma), rtol=1e-9)
+
+
+def _steps_ratio(kappa):
+    root = math.sqrt(kappa)
+    return math.log((root - 1) / (root + 1)) / math.log((kappa - 1) / (kappa + 1))
+
+
+register("opt-ex-condition", "steps of gradient descent per step of momentum, kappa = 1e4", _steps_ratio,
+         rtol=1e-6)
