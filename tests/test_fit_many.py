@@ -300,3 +300,15 @@ def test_callbacks_started_before_a_failing_one_are_ended():
         fit(nn.Linear(4, 2), data, optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=1,
             callbacks=[Tidy(), Broken()], progress=False)
     assert ended == ["tidy"]
+
+
+def test_a_schedule_per_step_sets_the_value_before_every_step(digits):
+    from trainwell.train import Schedule
+
+    data = _as(digits, torch.float64)
+    schedule = Schedule("momentum", lambda t: (t - 1) / (t + 2), per="step")
+    model, history = _separate(lambda: tw.models.mlp([64, 10]).double(), data, 0, callbacks=[schedule],
+                               optimizer=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.5), epochs=2,
+                               batch_size=400)
+    assert len(schedule.values) == len(history.step_loss) == 2
+    assert schedule.values == [0.0, 0.25]

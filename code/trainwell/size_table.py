@@ -118,6 +118,11 @@ _ENTRIES = [
            "no momentum, constant momentum 0.9, and 0.5 raised to 0.9, on a digits MLP",
            quick={"epochs": 20, "seeds": 5, "lr": 0.1, "switch_epoch": 5},
            full={"epochs": 100, "seeds": 10, "lr": 0.1, "switch_epoch": 10}),
+    _entry("optim.nesterov_batch", "optimization/nesterov",
+           "softmax regression with SGD and Nesterov's accelerated schedule at several batch sizes",
+           quick={"batch_sizes": (1257, 256, 64, 16), "steps": 300, "lr": 0.5, "seeds": 5},
+           full={"batch_sizes": (1257, 512, 256, 128, 64, 32, 16, 8), "steps": 3000, "lr": 0.5,
+                 "seeds": 10}),
 ]
 
 #: Every experiment by name (read-only).

@@ -229,23 +229,27 @@ class LRScheduler(Callback):
 
 
 class Schedule(Callback):
-    """Set an optimizer hyperparameter of every param group from a schedule at the start of every
-    epoch: ``Schedule("momentum", lambda epoch: 0.5 if epoch <= 5 else 0.9)`` (epochs count from 1).
-    Works in :func:`fit` and :func:`fit_many` (where all members get the same value)."""
+    """Set an optimizer hyperparameter of every param group from a schedule: with ``per="epoch"``
+    at the start of every epoch, ``Schedule("momentum", lambda epoch: 0.5 if epoch <= 5 else 0.9)``
+    (epochs count from 1); with ``per="step"`` before every optimizer step, as Nesterov's momentum
+    schedule ``Schedule("momentum", lambda t: (t - 1) / (t + 2), per="step")`` (steps count from 1).
+    Works in :func:`fit` and :func:`fit_many` (where all members get the same value). ``values``
+    holds the value used at each epoch (or step) that ran."""
 
     many = True
 
-    def __init__(self, name: str, schedule: Callable[[int], float]):
+    def __init__(self, name: str, schedule: Callable[[int], float], *, per: str = "epoch"):
         if not isinstance(name, str) or not name:
             raise TypeError(f"name must be a hyperparameter's name such as 'momentum', got {name!r}")
         if not callable(schedule):
             raise TypeError(f"schedule must be a function epoch -> value, got {type(schedule).__name__}")
         self.name, self.schedule, self.values = name, schedule, []
+        self.per = check_choice("per", per, ("step", "epoch"))
 
-    def _set(self, state, epoch: int) -> None:
-        value = self.schedule(epoch)
+    def _set(self, state, when: int) -> None:
+        value = self.schedule(when)
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-            raise ValueError(f"Schedule: schedule({epoch}) for {self.name!r} must be a finite number, "
+            raise ValueError(f"Schedule: schedule({when}) for {self.name!r} must be a finite number, "
                              f"got {value!r}")
         for group in state.optimizer.param_groups:
             group[self.name] = value
@@ -259,11 +263,17 @@ class Schedule(Callback):
         self.values = []
         self._set(state, 1)
 
+    def on_step_end(self, state) -> None:
+        if self.per == "step":
+            self._set(state, state.step + 1)
+
     def on_epoch_end(self, state) -> None:
-        self._set(state, state.epoch + 1)
+        if self.per == "epoch":
+            self._set(state, state.epoch + 1)
 
     def on_fit_end(self, state) -> None:
-        del self.values[state.epoch:]  # ``values``: one per epoch that ran, not the one prepared next
+        ran = state.epoch if self.per == "epoch" else state.step
+        del self.values[ran:]  # ``values``: one per epoch (step) that ran, not the one prepared next
 
 
 def _as_callback(cb) -> Callback:

@@ -36,3 +36,30 @@ def test_momentum_schedule_arms_use_their_momentum(small):
     assert not torch.allclose(torch.tensor(first["momentum 0.9"]), torch.tensor(first["0.5, then 0.9"]))
     with pytest.raises(ValueError, match="Invalid switch_epoch: 0"):
         ox.momentum_schedule_runs(small, lr=0.05, seeds=[0], epochs=1, switch_epoch=0)
+
+
+def test_accelerated_paths_and_the_schedule():
+    assert [ox.nesterov_schedule(t) for t in (1, 2, 4)] == [0.0, 0.25, 0.5]
+    f = opt.Quadratic.spread_spectrum(50)
+    paths = ox.accelerated_paths(f, torch.zeros(50), lr=1.0, steps=30)
+    assert set(paths) == {"gradient descent", "momentum, Nesterov's schedule", "Nesterov"}
+    assert all(p.shape == (31, 50) for p in paths.values())
+    gaps = {k: opt.suboptimality(f, p) for k, p in paths.items()}
+    assert gaps["Nesterov"][-1] < gaps["gradient descent"][-1]
+
+
+def test_spread_spectrum_shares_the_starting_loss_equally():
+    f = opt.Quadratic.spread_spectrum(10, lam_max=2.0)
+    lam = torch.diagonal(f.H)
+    assert torch.allclose(lam, torch.arange(1, 11, dtype=torch.float64) * 0.2)
+    assert torch.allclose(lam * f.center**2, torch.ones(10, dtype=torch.float64))
+
+
+def test_nesterov_batch_runs_pair_the_optimizers_by_batch_size(small):
+    out = ox.nesterov_batch_runs(small, batch_sizes=[200, 50], seeds=[0, 1], steps=6, lr=0.1)
+    assert list(out) == [200, 50]
+    for pair in out.values():
+        assert set(pair) == {"SGD", "Nesterov"}
+        assert all(len(h.step_loss) == 6 for h in pair["Nesterov"].histories)
+    with pytest.raises(ValueError, match="Invalid batch size: 500"):
+        ox.nesterov_batch_runs(small, batch_sizes=[500], seeds=[0], steps=1, lr=0.1)

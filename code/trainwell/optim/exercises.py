@@ -19,3 +19,8 @@ def _steps_ratio(kappa):
 
 register("opt-ex-condition", "steps of gradient descent per step of momentum, kappa = 1e4", _steps_ratio,
          rtol=1e-6)
+
+# section `opt-nesterov`
+register("opt-ex-rates", "steps to reach the target error at orders 1/k and 1/k^2",
+         lambda steps, error, target: [steps * error / target, steps * math.sqrt(error / target)],
+         rtol=1e-9)

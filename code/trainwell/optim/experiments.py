@@ -7,20 +7,25 @@ setting of a grid) side by side, and returns :class:`~trainwell.train.Runs` or a
   (section `part-optimization`);
 * :func:`momentum_schedule_runs`: no momentum, constant momentum, and the survey's schedule that
   starts at 0.5 and raises it to 0.9;
-* :func:`gd_convex_run`, :func:`nesterov_convex_run`: full-batch gradient descent and Nesterov's
-  method on a smooth convex problem, suboptimality per step;
+* :func:`accelerated_paths`: gradient descent, and momentum with Nesterov's schedule with and
+  without the look-ahead, on a smooth convex problem (section `opt-nesterov`);
+* :func:`nesterov_batch_runs`: the same comparison on real data at several batch sizes;
 * :func:`tuned_comparison`: the protocol of Schmidt, Schneider & Hennig (2021): tune each optimizer's
   learning rate on a log grid, rerun the best on fresh seeds.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from torch import nn
 
 from .._validate import check_float, check_int
 from ..models import mlp
 from ..train import Runs, Schedule, fit_many
+from .functions import Objective, trajectory
+from .sgd import SGD
 
 
 def mlp_builder(data, hidden: Sequence[int] = (128, 128)) -> Callable[[], nn.Module]:
@@ -60,7 +65,6 @@ def momentum_schedule_runs(data, *, lr: float, seeds, epochs: int, switch_epoch:
     0.9 after (Murugan & Durairaj 2017). Returns the runs of each arm."""
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
     switch_epoch = check_int("switch_epoch", switch_epoch, minimum=1)
-    from .sgd import SGD
 
     arms = {"no momentum": (0.0, []), "momentum 0.9": (0.9, []),
             "0.5, then 0.9": (0.5, [Schedule("momentum", lambda e: 0.5 if e <= switch_epoch else 0.9)])}
@@ -69,4 +73,50 @@ def momentum_schedule_runs(data, *, lr: float, seeds, epochs: int, switch_epoch:
         out[name] = fit_many(mlp_builder(data, hidden), data, seeds=_seeds(seeds), epochs=epochs,
                              batch_size=batch_size, callbacks=callbacks, progress=False,
                              optimizer=lambda p, m=momentum: SGD(p, lr=lr, momentum=m))
+    return out
+
+
+def nesterov_schedule(t: int) -> float:
+    """Nesterov's momentum for step t = 1, 2, ...: (t − 1)/(t + 2), which rises towards 1
+    (Nesterov 1983, in the form of Beck & Teboulle's FISTA)."""
+    return (t - 1) / (t + 2)
+
+
+def accelerated_paths(function: Objective, start, *, lr: float, steps: int) -> dict[str, np.ndarray]:
+    """Iterates of three methods on ``function`` with the step ``lr``: gradient descent, heavy-ball
+    momentum with Nesterov's schedule :func:`nesterov_schedule`, and PyTorch's Nesterov form
+    (``nesterov=True``) with the same schedule; each a (steps + 1, d) array."""
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+
+    def schedule(t, optimizer):
+        optimizer.param_groups[0]["momentum"] = nesterov_schedule(t)
+
+    return {
+        "gradient descent": trajectory(lambda p: SGD(p, lr=lr), function, start, steps),
+        "momentum, Nesterov's schedule": trajectory(lambda p: SGD(p, lr=lr, momentum=0.5), function, start,
+                                                    steps, adjust=schedule),
+        "Nesterov": trajectory(lambda p: SGD(p, lr=lr, momentum=0.5, nesterov=True), function, start,
+                               steps, adjust=schedule),
+    }
+
+
+def nesterov_batch_runs(data, *, batch_sizes: Sequence[int], seeds, steps: int, lr: float) -> dict:
+    """Softmax regression (a convex problem) on ``data`` for ``steps`` updates at every batch size of
+    ``batch_sizes``, with plain SGD and with Nesterov's momentum on the schedule
+    :func:`nesterov_schedule`, both at the learning rate ``lr``. Returns ``{batch size: {"SGD": Runs,
+    "Nesterov": Runs}}`` (section `opt-nesterov`)."""
+    steps = check_int("steps", steps, minimum=1)
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    n = len(data.y_train)
+    out = {}
+    for b in batch_sizes:
+        b = check_int("batch size", b, minimum=1, maximum=n)
+        epochs = math.ceil(steps / math.ceil(n / b))
+        common = dict(seeds=_seeds(seeds), epochs=epochs, max_steps=steps, batch_size=b, progress=False)
+        build = mlp_builder(data, hidden=())
+        out[b] = {
+            "SGD": fit_many(build, data, optimizer=lambda p: SGD(p, lr=lr), **common),
+            "Nesterov": fit_many(build, data, optimizer=lambda p: SGD(p, lr=lr, momentum=0.5, nesterov=True),
+                                 callbacks=[Schedule("momentum", nesterov_schedule, per="step")], **common),
+        }
     return out

@@ -233,6 +233,18 @@ class Quadratic(Objective):
         H = R @ torch.diag(torch.tensor([1.0, kappa], dtype=F64)) @ R.T
         return cls((H + H.T) / 2, center)
 
+    @classmethod
+    def spread_spectrum(cls, dim: int, *, lam_max: float = 1.0) -> Quadratic:
+        """A quadratic on which gradient descent shows its worst-case order 1/k: eigenvalues λᵢ = λ_max·i/d
+        for i = 1..d, spread evenly down towards zero, and a minimizer whose coordinates are 1/√λᵢ, so
+        that every eigen-direction carries the same share λᵢcᵢ² = 1 of the starting loss. For k much
+        smaller than d/(η λ_max) the loss after k gradient steps is about d/(4ηk) (section
+        `opt-nesterov`)."""
+        dim = check_int("dim", dim, minimum=2)
+        lam_max = check_float("lam_max", lam_max, minimum=0.0, min_inclusive=False)
+        lam = torch.arange(1, dim + 1, dtype=F64) * (lam_max / dim)
+        return cls(torch.diag(lam), lam.rsqrt())
+
     @property
     def condition_number(self) -> float:
         """λ_max / λ_min (infinity when H is singular)."""
