@@ -90,6 +90,8 @@ def _inputs():
         "opt-ex-effective-step": (dict(lr=0.01, gamma=0.99), lambda: 1.0),
         "opt-ex-condition": (dict(kappa=1e4), lambda: math.log(99 / 101) / math.log(9999 / 10001)),
         "opt-ex-rates": (dict(steps=100, error=0.01, target=1e-4), lambda: [10_000, 1_000]),
+        "opt-ex-adagrad-step": (dict(lr=0.1, t=100), lambda: 0.01),
+        "opt-ex-rmsprop-first": (dict(rho=0.99), lambda: 10.0),
     }
 
 

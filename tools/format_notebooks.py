@@ -5,6 +5,8 @@ longer line scrolls sideways. This tool reformats, with ``ruff format --line-len
 code cells that have a longer line, so cells that already fit keep their hand layout. IPython
 magics (``%pip ...``) are kept aside while ruff runs. It prints the lines ruff could not shorten
 (long strings), which an author then splits by hand; tests/test_notebook_sources.py fails on them.
+The code of a cell tagged ``hide-input`` is shown, once opened, inside a collapsible block about 18
+px narrower: there the limit is 96 characters.
 """
 from __future__ import annotations
 
@@ -16,15 +18,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH = 99
+HIDDEN_WIDTH = 96  # code behind a hide-input toggle sits in a narrower block
 RUFF = Path(sys.executable).parent / "ruff"
 MAGIC = re.compile(r"^(\s*)([%!].*)$")
 
 
-def too_long(source: str) -> list[str]:
-    return [line for line in source.splitlines() if len(line) > WIDTH]
+def width(cell: dict) -> int:
+    return HIDDEN_WIDTH if "hide-input" in cell.get("metadata", {}).get("tags", []) else WIDTH
 
 
-def reformat(source: str) -> str:
+def too_long(source: str, limit: int = WIDTH) -> list[str]:
+    return [line for line in source.splitlines() if len(line) > limit]
+
+
+def reformat(source: str, limit: int = WIDTH) -> str:
     magics = []
 
     def hide(match):
@@ -32,7 +39,7 @@ def reformat(source: str) -> str:
         return f"{match.group(1)}pass  # __magic_{len(magics) - 1}__"
 
     hidden = "\n".join(MAGIC.sub(hide, line) for line in source.splitlines())
-    proc = subprocess.run([str(RUFF), "format", "--quiet", "--isolated", f"--line-length={WIDTH}",
+    proc = subprocess.run([str(RUFF), "format", "--quiet", "--isolated", f"--line-length={limit}",
                            "--stdin-filename", "cell.py", "-"], input=hidden, capture_output=True,
                           text=True, check=True)
     out = proc.stdout.rstrip("\n")
@@ -47,13 +54,14 @@ def format_notebook(path: Path) -> list[str]:
     for i, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "code":
             continue
-        source = "".join(cell["source"])
-        if too_long(source):
-            new = reformat(source)
+        source, limit = "".join(cell["source"]), width(cell)
+        if too_long(source, limit):
+            new = reformat(source, limit)
             if new != source:
                 cell["source"] = new.splitlines(keepends=True)
                 changed = True
-            left += [f"{path.relative_to(ROOT)} cell {i}: {line.strip()[:80]}" for line in too_long(new)]
+            left += [f"{path.relative_to(ROOT)} cell {i}: {line.strip()[:80]}"
+                     for line in too_long(new, limit)]
     if changed:
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return left

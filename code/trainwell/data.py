@@ -533,6 +533,37 @@ def make_regression(n: int = 500, d: int = 10, *, noise: float = 0.1, condition:
 CLASSIFICATION_KINDS = ("spirals", "blobs")
 
 
+def make_sparse_regression(n: int = 2000, d: int = 40, *, p_max: float = 0.5, p_min: float = 0.005,
+                           noise: float = 0.1, seed: int = 0, val_fraction: float = 0.15,
+                           test_fraction: float = 0.15) -> Dataset:
+    r"""Linear regression on sparse binary features of very different frequencies (Part IV's
+    Adagrad experiment, section `opt-adaptive`).
+
+    Feature j is 1 with probability :math:`p_j`, spaced geometrically from ``p_max`` down to
+    ``p_min``, and 0 otherwise; every feature matters equally, :math:`w^*_j = 1`;
+    :math:`y = x^\top w^* + \varepsilon`, :math:`\varepsilon \sim \mathcal{N}(0, \text{noise}^2)`, as
+    targets of shape (n, 1). A rare feature is active in few mini-batches, so plain SGD learns its
+    weight slowly. ``extra`` holds ``w_true`` and ``frequency`` (the :math:`p_j`)."""
+    n = check_int("n", n, minimum=10)
+    d = check_int("d", d, minimum=1)
+    p_max = check_float("p_max", p_max, minimum=0.0, maximum=1.0, min_inclusive=False)
+    p_min = check_float("p_min", p_min, minimum=0.0, maximum=p_max, min_inclusive=False)
+    noise = check_float("noise", noise, minimum=0.0)
+    seed = check_int("seed", seed, minimum=0)
+    fractions = _check_fractions(val_fraction, test_fraction)
+    rng = np.random.default_rng(seed)
+    frequency = np.geomspace(p_max, p_min, d)
+    X = (rng.random((n, d)) < frequency).astype(np.float64)
+    w = np.ones(d)
+    y = (X @ w + noise * rng.normal(size=n))[:, None]
+    parts = _split(X, y, seed, *fractions, stratify=False)
+    return _make("sparse regression", parts, None,
+                 f"Synthetic sparse regression (unitless): {n} examples, {d} binary features active with "
+                 f"probabilities from {p_max:g} down to {p_min:g}, y = x.w* + N(0, {noise:g}^2), w* = 1.",
+                 extra={"w_true": torch.tensor(w, dtype=torch.float32),
+                        "frequency": torch.tensor(frequency, dtype=torch.float32)})
+
+
 def make_classification(n: int = 1000, d: int = 2, n_classes: int = 3, *, kind: str = "spirals",
                         noise: float = 0.2, seed: int = 0, val_fraction: float = 0.15,
                         test_fraction: float = 0.15) -> Dataset:

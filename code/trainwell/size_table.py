@@ -123,6 +123,17 @@ _ENTRIES = [
            quick={"batch_sizes": (1257, 256, 64, 16), "steps": 300, "lr": 0.5, "seeds": 5},
            full={"batch_sizes": (1257, 512, 256, 128, 64, 32, 16, 8), "steps": 3000, "lr": 0.5,
                  "seeds": 10}),
+    _entry("optim.sparse", "optimization/adaptive",
+           "SGD and Adagrad, each tuned, on linear regression with rare binary features",
+           quick={"n": 2000, "d": 40, "epochs": 10, "seeds": 5, "sgd_lrs": (0.01, 0.03, 0.1, 0.3, 1.0),
+                  "adagrad_lrs": (0.03, 0.1, 0.3, 1.0, 3.0)},
+           full={"n": 20000, "d": 200, "epochs": 20, "seeds": 10,
+                 "sgd_lrs": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
+                 "adagrad_lrs": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)}),
+    _entry("optim.bias_travel", "optimization/adaptive",
+           "how far a regression bias travels under Adagrad, RMSprop and SGD on the diabetes data",
+           quick={"epochs": 1000, "seeds": 5, "adagrad_lr": 0.3, "rmsprop_lr": 0.03, "sgd_lr": 0.01},
+           full={"epochs": 10000, "seeds": 10, "adagrad_lr": 0.3, "rmsprop_lr": 0.03, "sgd_lr": 0.01}),
 ]
 
 #: Every experiment by name (read-only).

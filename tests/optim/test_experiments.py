@@ -1,6 +1,7 @@
 """Part IV's experiment functions: the shapes and settings they promise, on a few cheap epochs."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -63,3 +64,43 @@ def test_nesterov_batch_runs_pair_the_optimizers_by_batch_size(small):
         assert all(len(h.step_loss) == 6 for h in pair["Nesterov"].histories)
     with pytest.raises(ValueError, match="Invalid batch size: 500"):
         ox.nesterov_batch_runs(small, batch_sizes=[500], seeds=[0], steps=1, lr=0.1)
+
+
+def test_tuned_comparison_picks_the_best_rate_and_reruns_it_on_fresh_seeds(small):
+    out = ox.tuned_comparison(small, lambda: tw.models.mlp([64, 10]), {"SGD": lambda p: opt.SGD(p)},
+                              learning_rates={"SGD": [1e-4, 0.1]}, tune_seeds=[0, 1], test_seeds=[5, 6],
+                              epochs=2)
+    result = out["SGD"]
+    table = result["grid"].by_setting("val_loss")
+    assert result["best_lr"] == [1e-4, 0.1][int(table.mean(1).argmin())] == 0.1
+    assert result["runs"].seeds == [5, 6] and result["runs"].settings[0] == {"lr": 0.1}
+    with pytest.raises(ValueError, match="must be fresh"):
+        ox.tuned_comparison(small, lambda: tw.models.mlp([64, 10]), {"SGD": lambda p: opt.SGD(p)},
+                            learning_rates={"SGD": [0.1]}, tune_seeds=[0], test_seeds=[0], epochs=1)
+    with pytest.raises(ValueError, match="no grid for Adam"):
+        ox.tuned_comparison(small, lambda: tw.models.mlp([64, 10]), {"Adam": lambda p: opt.Adam(p)},
+                            learning_rates={}, tune_seeds=[0], test_seeds=[1], epochs=1)
+
+
+def test_a_diverged_rate_is_never_chosen():
+    best = ox._better("val_loss")
+    assert best(np.array([[np.nan, 0.1], [0.5, 0.5]])) == 1
+    assert ox._better("val_acc")(np.array([[0.2, 0.3], [0.9, 0.8]])) == 1
+
+
+def test_bias_travel_records_the_bias_after_every_step():
+    data = ox.diabetes_column()
+    assert data.y_train.shape[1:] == (1,) and float(data.y_train.mean()) > 100
+    out = ox.bias_travel(data, {"SGD": lambda p: opt.SGD(p, lr=0.01)}, seeds=[0, 1], epochs=2)
+    steps_per_epoch = -(-len(data.y_train) // 32)
+    assert out["SGD"]["bias"].shape == (2 * steps_per_epoch, 2)
+    assert out["SGD"]["steps"][-1] == 2 * steps_per_epoch
+
+
+def test_sparse_regression_features_have_the_stated_frequencies():
+    data = tw.data.make_sparse_regression(n=4000, d=5, p_max=0.5, p_min=0.05)
+    freq = data.extra["frequency"].numpy()
+    seen = data.X_train.mean(0).numpy()
+    assert np.allclose(freq, np.geomspace(0.5, 0.05, 5)) and np.allclose(seen, freq, atol=0.03)
+    with pytest.raises(ValueError, match="Invalid p_min"):
+        tw.data.make_sparse_regression(p_max=0.1, p_min=0.2)

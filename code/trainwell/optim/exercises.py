@@ -24,3 +24,9 @@ register("opt-ex-condition", "steps of gradient descent per step of momentum, ka
 register("opt-ex-rates", "steps to reach the target error at orders 1/k and 1/k^2",
          lambda steps, error, target: [steps * error / target, steps * math.sqrt(error / target)],
          rtol=1e-9)
+
+# section `opt-adaptive`
+register("opt-ex-adagrad-step", "Adagrad's 100th step under a constant gradient",
+         lambda lr, t: lr / math.sqrt(t), rtol=1e-9)
+register("opt-ex-rmsprop-first", "RMSprop's first step in units of eta", lambda rho: 1 / math.sqrt(1 - rho),
+         rtol=1e-9)

@@ -11,10 +11,14 @@ setting of a grid) side by side, and returns :class:`~trainwell.train.Runs` or a
   without the look-ahead, on a smooth convex problem (section `opt-nesterov`);
 * :func:`nesterov_batch_runs`: the same comparison on real data at several batch sizes;
 * :func:`tuned_comparison`: the protocol of Schmidt, Schneider & Hennig (2021): tune each optimizer's
-  learning rate on a log grid, rerun the best on fresh seeds.
+  learning rate on a log grid, rerun the best on fresh seeds (sections `opt-adaptive` and later);
+* :func:`diabetes_column`: the diabetes data in raw target units, targets as a column;
+* :func:`bias_travel`: how far the output bias of a linear regression travels under different
+  optimizers (Adagrad's steps shrink like 1/√t).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 
@@ -23,7 +27,7 @@ from torch import nn
 
 from .._validate import check_float, check_int
 from ..models import mlp
-from ..train import Runs, Schedule, fit_many
+from ..train import Record, Runs, Schedule, fit_many
 from .functions import Objective, trajectory
 from .sgd import SGD
 
@@ -119,4 +123,74 @@ def nesterov_batch_runs(data, *, batch_sizes: Sequence[int], seeds, steps: int, 
             "Nesterov": fit_many(build, data, optimizer=lambda p: SGD(p, lr=lr, momentum=0.5, nesterov=True),
                                  callbacks=[Schedule("momentum", nesterov_schedule, per="step")], **common),
         }
+    return out
+
+
+def _better(metric: str) -> Callable[[np.ndarray], int]:
+    """The index of the best setting by ``metric``'s mean over seeds (a loss is minimized, an
+    accuracy maximized); a setting with a diverged or missing seed is never best."""
+    sign = -1.0 if metric.endswith("acc") else 1.0
+
+    def best(table: np.ndarray) -> int:
+        score = sign * table
+        score = np.where(np.isfinite(score), score, np.inf).mean(axis=1)
+        return int(np.argmin(score))
+
+    return best
+
+
+def tuned_comparison(data, build: Callable[[], nn.Module], candidates: dict[str, Callable], *,
+                     learning_rates: dict[str, Sequence[float]], tune_seeds, test_seeds, epochs: int,
+                     batch_size: int = 64, loss="cross_entropy", metric: str = "val_loss",
+                     callbacks: Sequence = ()) -> dict[str, dict]:
+    """Compare optimizers fairly (Schmidt, Schneider & Hennig 2021): for each candidate, a function
+    ``params -> Optimizer``, train every learning rate of ``learning_rates[name]`` from every seed of
+    ``tune_seeds``, choose the rate with the best mean final ``metric`` (validation loss by default;
+    a rate that diverged on any seed is never chosen), then train that rate again from the fresh
+    ``test_seeds``. Returns, per candidate, ``{"grid": Runs, "best_lr": float, "runs": Runs}``; the
+    grid's ``by_setting(metric)`` is (rates, tune seeds)."""
+    if not candidates:
+        raise ValueError("candidates is empty")
+    unknown = sorted(set(candidates) - set(learning_rates))
+    if unknown:
+        raise ValueError(f"learning_rates has no grid for {', '.join(unknown)}")
+    tune_seeds, test_seeds = _seeds(tune_seeds), _seeds(test_seeds)
+    if set(tune_seeds) & set(test_seeds):
+        raise ValueError("test_seeds must be fresh: they share seeds with tune_seeds")
+    best_of = _better(metric)
+    common = dict(epochs=check_int("epochs", epochs, minimum=1), batch_size=batch_size, loss=loss,
+                  callbacks=list(callbacks), progress=False)
+    out = {}
+    for name, make in candidates.items():
+        lrs = [check_float(f"learning_rates[{name!r}]", lr, minimum=0.0, min_inclusive=False)
+               for lr in learning_rates[name]]
+        grid = fit_many(build, data, seeds=tune_seeds, grid={"lr": lrs}, optimizer=make, **common)
+        best_lr = lrs[best_of(grid.by_setting(metric))]
+        runs = fit_many(build, data, seeds=test_seeds, grid={"lr": [best_lr]}, optimizer=make, **common)
+        out[name] = {"grid": grid, "best_lr": best_lr, "runs": runs}
+    return out
+
+
+def diabetes_column():
+    """The diabetes data with standardized features and the target in its own units (25 to 346, mean
+    about 150), as an (n, 1) column: a linear model's output bias has far to travel from 0."""
+    from ..data import load, standardize
+
+    data = standardize(load("diabetes", scaled=False))
+    return dataclasses.replace(data, y_train=data.y_train[:, None], y_val=data.y_val[:, None],
+                               y_test=data.y_test[:, None])
+
+
+def bias_travel(data, candidates: dict[str, Callable], *, seeds, epochs: int, batch_size: int = 32
+                ) -> dict[str, dict]:
+    """Linear regression (one ``nn.Linear``, squared loss) trained with each candidate optimizer
+    (``params -> Optimizer``) from every seed, recording the output bias after every step. Returns,
+    per candidate, ``{"steps": (T,), "bias": (T, seeds), "runs": Runs}`` (section `opt-adaptive`)."""
+    out = {}
+    for name, make in candidates.items():
+        record = Record(lambda state: state.model.param("0.bias")[:, 0].detach().cpu().numpy().copy())
+        runs = fit_many(lambda: mlp([data.n_features, 1]), data, seeds=_seeds(seeds), optimizer=make,
+                        epochs=check_int("epochs", epochs, minimum=1), batch_size=batch_size, loss="mse",
+                        callbacks=[record], progress=False)
+        out[name] = {"steps": np.array(record.at), "bias": np.array(record.values), "runs": runs}
     return out

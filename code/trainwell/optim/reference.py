@@ -55,7 +55,7 @@ def _per_step(name: str, value) -> Callable[[int], float]:
 
 def adagrad_paper(grad, start, steps: int, *, lr: float = 1e-2, eps: float = 1e-10,
                   eps_inside: bool = True) -> torch.Tensor:
-    """Adagrad's diagonal update (Duchi, Hazan & Singer 2011) as the survey and most overviews print it:
+    """Adagrad's diagonal update (Duchi, Hazan & Singer 2011) as many overviews print it:
 
         G_t = G_{t−1} + g_t²,   θ_t = θ_{t−1} − η g_t / √(G_t + ε)              (``eps_inside=True``)
 
@@ -80,8 +80,9 @@ def rmsprop_paper(grad, start, steps: int, *, lr: float = 1e-2, alpha: float = 0
 
         E[g²]_t = α E[g²]_{t−1} + (1 − α) g_t²,   θ_t = θ_{t−1} − η g_t / √(E[g²]_t + ε)   (``eps_inside``)
 
-    The lecture uses α = 0.9 and no ε; the survey puts ε inside the root. ``eps_inside=False`` gives
-    √E[g²]_t + ε, the step of ``torch.optim.RMSprop`` (not centered, no momentum)."""
+    The lecture uses α = 0.9 and no ε; many from-scratch versions put ε inside the root, as here.
+    ``eps_inside=False`` gives √E[g²]_t + ε, the step of ``torch.optim.RMSprop`` (not centered, no
+    momentum)."""
     f, theta, path = _run_arguments(grad, start, steps)
     lr, eps, inside = _nonneg("lr", lr), _nonneg("eps", eps), check_bool("eps_inside", eps_inside)
     alpha = check_float("alpha", alpha, minimum=0.0, maximum=1.0)
