@@ -92,6 +92,8 @@ def _inputs():
         "opt-ex-rates": (dict(steps=100, error=0.01, target=1e-4), lambda: [10_000, 1_000]),
         "opt-ex-adagrad-step": (dict(lr=0.1, t=100), lambda: 0.01),
         "opt-ex-rmsprop-first": (dict(rho=0.99), lambda: 10.0),
+        "opt-ex-adam-factor": (dict(beta2=0.999, t=100), lambda: 1 - 0.999**100),
+        "opt-ex-adam-sign": (dict(beta1=0.9, beta2=0.999), lambda: 1.0),
     }
 
 

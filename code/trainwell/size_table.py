@@ -134,6 +134,10 @@ _ENTRIES = [
            "how far a regression bias travels under Adagrad, RMSprop and SGD on the diabetes data",
            quick={"epochs": 1000, "seeds": 5, "adagrad_lr": 0.3, "rmsprop_lr": 0.03, "sgd_lr": 0.01},
            full={"epochs": 10000, "seeds": 10, "adagrad_lr": 0.3, "rmsprop_lr": 0.03, "sgd_lr": 0.01}),
+    _entry("optim.adam_correction", "optimization/adam",
+           "Adam with and without its bias correction on an MNIST-1D MLP at two learning rates",
+           quick={"learning_rates": (0.01, 0.03), "epochs": 10, "seeds": 5},
+           full={"learning_rates": (0.003, 0.01, 0.03), "epochs": 50, "seeds": 10}),
 ]
 
 #: Every experiment by name (read-only).

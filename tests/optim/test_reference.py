@@ -255,3 +255,18 @@ def test_a_non_finite_gradient_ends_the_run_with_nan_rows(name):
     assert path.shape == (11, 3) and len(calls) == 3
     assert bool(torch.isfinite(path[:3]).all()) and bool(torch.isnan(path[3:]).all())
     assert fn.diverged_at(path) == 3
+
+
+def test_adam_without_correction_is_adam_minus_the_divisions():
+    torch.manual_seed(0)
+    grads = [torch.randn(3, dtype=torch.float64) for _ in range(4)]
+    theta = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    plain = ref.AdamWithoutCorrection([theta], lr=0.1, betas=(0.9, 0.99), eps=1e-8)
+    m = s = torch.zeros(3, dtype=torch.float64)
+    expected = torch.zeros(3, dtype=torch.float64)
+    for g in grads:
+        theta.grad = g.clone()
+        plain.step()
+        m, s = 0.9 * m + 0.1 * g, 0.99 * s + 0.01 * g * g
+        expected = expected - 0.1 * m / (s.sqrt() + 1e-8)
+    assert torch.allclose(theta.detach(), expected, rtol=1e-12, atol=1e-14)

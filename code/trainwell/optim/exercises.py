@@ -30,3 +30,10 @@ register("opt-ex-adagrad-step", "Adagrad's 100th step under a constant gradient"
          lambda lr, t: lr / math.sqrt(t), rtol=1e-9)
 register("opt-ex-rmsprop-first", "RMSprop's first step in units of eta", lambda rho: 1 / math.sqrt(1 - rho),
          rtol=1e-9)
+
+# section `opt-adam`
+register("opt-ex-adam-factor", "1 - beta2^t for beta2 = 0.999 after 100 steps",
+         lambda beta2, t: 1 - beta2**t, rtol=1e-9)
+register("opt-ex-adam-sign", "Adam's first step in units of eta",
+         lambda beta1, beta2: (1 - beta1) / (1 - beta1) * math.sqrt(1 - beta2) / math.sqrt(1 - beta2),
+         rtol=1e-9)

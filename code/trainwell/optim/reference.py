@@ -249,5 +249,38 @@ def nadam_paper(grad, start, steps: int, *, lr: float = 2e-3, betas: tuple[float
     return path.rows
 
 
-__all__ = ["adagrad_paper", "rmsprop_paper", "adadelta_paper", "adam_paper", "adam_paper_fast", "adamw_paper",
-           "nadam_paper"]
+__all__ = ["AdamWithoutCorrection", "adagrad_paper", "rmsprop_paper", "adadelta_paper", "adam_paper",
+           "adam_paper_fast", "adamw_paper", "nadam_paper"]
+
+
+class AdamWithoutCorrection(torch.optim.Optimizer):
+    """Adam without its bias correction, as an optimizer for real networks (section `opt-adam`):
+
+        m_t = β₁ m_{t−1} + (1 − β₁) g_t,   s_t = β₂ s_{t−1} + (1 − β₂) g_t²,
+        θ_t = θ_{t−1} − η m_t / (√s_t + ε)
+
+    with m₀ = s₀ = 0. Its first step is η (1 − β₁)/√(1 − β₂) per coordinate (3.2 η for the default
+    betas, 32 η with β₁ = 0 and β₂ = 0.999) instead of Adam's η: the averages start at zero and
+    √s_t is too small until 1 − β₂ᵗ approaches 1. A teaching device, not for use."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        defaults = {"lr": _nonneg("lr", lr), "betas": _betas(betas), "eps": _nonneg("eps", eps)}
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            (b1, b2), lr, eps = group["betas"], group["lr"], group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["m"], state["s"] = torch.zeros_like(p), torch.zeros_like(p)
+                m, s = state["m"], state["s"]
+                m.lerp_(p.grad, 1 - b1)                          # m_t
+                s.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)  # s_t
+                p.addcdiv_(m, s.sqrt().add_(eps), value=-lr)       # no division by 1 − βᵗ
+        return loss
