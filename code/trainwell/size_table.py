@@ -138,6 +138,14 @@ _ENTRIES = [
            "Adam with and without its bias correction on an MNIST-1D MLP at two learning rates",
            quick={"learning_rates": (0.01, 0.03), "epochs": 10, "seeds": 5},
            full={"learning_rates": (0.003, 0.01, 0.03), "epochs": 50, "seeds": 10}),
+    _entry("optim.adamw_grid", "optimization/adamw_nadam",
+           "Adam with L2 and AdamW over a grid of learning rates and weight decays on MNIST-1D",
+           quick={"n_train": 1000, "epochs": 40, "seeds": 3, "learning_rates": (3e-4, 1e-3, 3e-3, 1e-2),
+                  "adam_decays": (0.0, 1e-4, 1e-3, 1e-2, 1e-1), "adamw_decays": (0.0, 1e-2, 1e-1, 1.0, 10.0)},
+           full={"n_train": 1000, "epochs": 200, "seeds": 5,
+                 "learning_rates": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
+                 "adam_decays": (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1),
+                 "adamw_decays": (0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0)}),
 ]
 
 #: Every experiment by name (read-only).

@@ -37,3 +37,7 @@ register("opt-ex-adam-factor", "1 - beta2^t for beta2 = 0.999 after 100 steps",
 register("opt-ex-adam-sign", "Adam's first step in units of eta",
          lambda beta1, beta2: (1 - beta1) / (1 - beta1) * math.sqrt(1 - beta2) / math.sqrt(1 - beta2),
          rtol=1e-9)
+
+# section `opt-adamw-nadam`
+register("opt-ex-adamw-decay", "the factor of AdamW's decay after 10,000 steps at its defaults",
+         lambda lr, weight_decay, steps: (1 - lr * weight_decay) ** steps, rtol=1e-9)

@@ -208,8 +208,9 @@ def adamw_paper(grad, start, steps: int, *, weight_decay: float, lr: float = 1e-
 def nadam_paper(grad, start, steps: int, *, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                 eps: float = 1e-8, momentum_decay: float = 4e-3,
                 scheduled_average: bool = True) -> torch.Tensor:
-    """NAdam as Dozat (2016), Algorithm 2, with the schedule μ_t = β₁ (1 − ½ · 0.96^{tψ}) (ψ =
-    ``momentum_decay``; the paper's 0.96^{t/250} is ψ = 4e-3) and ν = β₂, η = ``lr``:
+    """NAdam, Nesterov momentum inside Adam (Dozat 2016), with the momentum schedule
+    μ_t = β₁ (1 − ½ · 0.96^{tψ}) (ψ = ``momentum_decay``; Dozat's 0.96^{t/250} is ψ = 4e-3), ν = β₂ and
+    η = ``lr``:
 
         ĝ_t = g_t / (1 − Π_{i ≤ t} μ_i)
         m_t = μ_t m_{t−1} + (1 − μ_t) g_t              (β₁ instead of μ_t: ``scheduled_average=False``)
@@ -218,10 +219,11 @@ def nadam_paper(grad, start, steps: int, *, lr: float = 2e-3, betas: tuple[float
         m̄_t = (1 − μ_t) ĝ_t + μ_{t+1} m̂_t
         θ_t = θ_{t−1} − η m̄_t / (√n̂_t + ε)
 
-    ``torch.optim.NAdam`` (like Keras) averages m_t with the constant β₁: ``scheduled_average=False``
-    reproduces it (to rounding when float64 is the default dtype; otherwise PyTorch keeps Π in float32).
+    Write-ups of the method differ on whether the first moment m_t is averaged with the scheduled μ_t
+    or with the constant β₁; ``torch.optim.NAdam`` (like Keras) uses β₁, which ``scheduled_average=False``
+    reproduces (to rounding when float64 is the default dtype; otherwise PyTorch keeps Π in float32).
     With the scheduled average, m_t weighs the newest gradient by 1 − μ_t ≈ 1 − β₁/2 at first, about
-    five times PyTorch's 1 − β₁, and forgets faster."""
+    five times 1 − β₁, and forgets faster."""
     f, theta, path = _run_arguments(grad, start, steps)
     lr, (b1, b2), eps = _nonneg("lr", lr), _betas(betas), _nonneg("eps", eps)
     psi = _nonneg("momentum_decay", momentum_decay)
