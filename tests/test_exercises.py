@@ -94,6 +94,7 @@ def _inputs():
         "opt-ex-rmsprop-first": (dict(rho=0.99), lambda: 10.0),
         "opt-ex-adam-factor": (dict(beta2=0.999, t=100), lambda: 1 - 0.999**100),
         "opt-ex-adam-sign": (dict(beta1=0.9, beta2=0.999), lambda: 1.0),
+        "opt-ex-budget": (dict(budget=35, rates=4, tune_seeds=3, test_seeds=5), lambda: 2),
         "opt-ex-adamw-decay": (dict(lr=1e-3, weight_decay=1e-2, steps=10_000), lambda: (1 - 1e-5) ** 10_000),
     }
 

@@ -146,6 +146,21 @@ _ENTRIES = [
                  "learning_rates": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
                  "adam_decays": (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1),
                  "adamw_decays": (0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0)}),
+    _entry("optim.tuned", "optimization/side_by_side",
+           "seven optimizers, each tuned on a learning-rate grid and rerun on fresh seeds, on MNIST-1D",
+           quick={"epochs": 15, "tune_seeds": 3, "test_seeds": 5, "target": 0.6,
+                  "grids": {"SGD + momentum": (0.003, 0.01, 0.03, 0.1), "Adagrad": (0.003, 0.01, 0.03, 0.1),
+                            "Adadelta": (0.1, 0.3, 1.0, 3.0), "RMSprop": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
+                            "Adam": (3e-4, 1e-3, 3e-3, 1e-2), "AdamW": (3e-4, 1e-3, 3e-3, 1e-2),
+                            "NAdam": (3e-4, 1e-3, 3e-3, 1e-2)}},
+           full={"epochs": 100, "tune_seeds": 5, "test_seeds": 10, "target": 0.6,
+                 "grids": {"SGD + momentum": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3),
+                           "Adagrad": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3),
+                           "Adadelta": (0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
+                           "RMSprop": (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
+                           "Adam": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
+                           "AdamW": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
+                           "NAdam": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)}}),
 ]
 
 #: Every experiment by name (read-only).

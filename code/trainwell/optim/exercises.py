@@ -41,3 +41,7 @@ register("opt-ex-adam-sign", "Adam's first step in units of eta",
 # section `opt-adamw-nadam`
 register("opt-ex-adamw-decay", "the factor of AdamW's decay after 10,000 steps at its defaults",
          lambda lr, weight_decay, steps: (1 - lr * weight_decay) ** steps, rtol=1e-9)
+
+# section `opt-side-by-side`
+register("opt-ex-budget", "optimizers that 35 runs allow under the section's protocol",
+         lambda budget, rates, tune_seeds, test_seeds: budget // (rates * tune_seeds + test_seeds))

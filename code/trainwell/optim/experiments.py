@@ -12,6 +12,9 @@ setting of a grid) side by side, and returns :class:`~trainwell.train.Runs` or a
 * :func:`nesterov_batch_runs`: the same comparison on real data at several batch sizes;
 * :func:`tuned_comparison`: the protocol of Schmidt, Schneider & Hennig (2021): tune each optimizer's
   learning rate on a log grid, rerun the best on fresh seeds (sections `opt-adaptive` and later);
+* :func:`default_runs`: the same candidates at their default learning rates, for the question
+  whether trying several optimizers untuned is as good as tuning one (section `opt-side-by-side`);
+* :func:`epochs_to_target`: when each run first reaches a target;
 * :func:`diabetes_column`: the diabetes data in raw target units, targets as a column;
 * :func:`bias_travel`: how far the output bias of a linear regression travels under different
   optimizers (Adagrad's steps shrink like 1/√t).
@@ -194,3 +197,23 @@ def bias_travel(data, candidates: dict[str, Callable], *, seeds, epochs: int, ba
                         callbacks=[record], progress=False)
         out[name] = {"steps": np.array(record.at), "bias": np.array(record.values), "runs": runs}
     return out
+
+
+def default_runs(data, build: Callable[[], nn.Module], candidates: dict[str, Callable], *, seeds,
+                 epochs: int, batch_size: int = 64, loss="cross_entropy") -> dict[str, Runs]:
+    """Each candidate (``params -> Optimizer``, built with its own default learning rate) trained from
+    every seed of ``seeds``, side by side: no tuning at all."""
+    return {name: fit_many(build, data, seeds=_seeds(seeds), optimizer=make,
+                           epochs=check_int("epochs", epochs, minimum=1), batch_size=batch_size, loss=loss,
+                           progress=False)
+            for name, make in candidates.items()}
+
+
+def epochs_to_target(runs: Runs, target: float, metric: str = "val_acc") -> np.ndarray:
+    """For every member of ``runs`` the first epoch (counting from 1) at which ``metric`` reached
+    ``target`` (at least it for an accuracy, at most it for a loss), or NaN if it never did."""
+    curves = runs.curves(metric).reshape(len(runs), -1)
+    reached = curves >= target if metric.endswith("acc") else curves <= target
+    first = np.argmax(reached, axis=1).astype(float) + 1
+    first[~reached.any(axis=1)] = np.nan
+    return first
