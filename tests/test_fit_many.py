@@ -312,3 +312,22 @@ def test_a_schedule_per_step_sets_the_value_before_every_step(digits):
                                batch_size=400)
     assert len(schedule.values) == len(history.step_loss) == 2
     assert schedule.values == [0.0, 0.25]
+
+
+def test_eval_every_measures_only_every_few_epochs_and_the_last(digits):
+    data = _as(digits, torch.float64)
+
+    def build():
+        return tw.models.mlp([64, 16, 10]).double()
+
+    kwargs = dict(optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=7, batch_size=100, eval_every=3)
+    runs = fit_many(build, data, seeds=SEEDS, progress=False, **kwargs)
+    for m, seed in enumerate(SEEDS):
+        model, history = _separate(build, data, seed, **kwargs)
+        assert [e["epoch"] for e in history.epochs] == [3, 6, 7]
+        _assert_same_run(runs, m, model, history, rtol=1e-10)
+    with pytest.raises(ValueError, match="eval_every=2 leaves epochs without metrics"):
+        fit_many(build, data, seeds=[0], optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=2,
+                 eval_every=2, callbacks=[EarlyStopping(1)], progress=False)
+    with pytest.raises(ValueError, match="Invalid eval_every: 0"):
+        _separate(build, data, 0, optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=1, eval_every=0)

@@ -349,7 +349,7 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         callbacks: Sequence = (), max_steps: int | None = None, drop_last: bool = False, seed: int = 0,
         device: torch.device | str | None = None, progress: bool | None = None,
-        desc: str = "training") -> History:
+        desc: str = "training", eval_every: int = 1) -> History:
     """Train ``model`` on ``data.X_train, data.y_train`` with mini-batch updates; return a :class:`History`.
 
     - ``optimizer``: a ``torch.optim.Optimizer`` built on ``model.parameters()``, or a function
@@ -367,6 +367,9 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
       augmentation), which is seeded from ``seed`` for the run and put back as it was afterwards. Two
       runs of one model with one seed give identical histories whatever ran before or between them.
 
+    - ``eval_every``: measure the training and validation metrics only every that many epochs (and
+      after the last one); the evaluation passes over both splits can cost a good part of a run of
+      many short epochs. :class:`EarlyStopping` needs every epoch's metrics.
     - ``progress``: show a progress bar; ``None`` (the default) shows one unless the environment
       sets ``TRAINWELL_PROGRESS=0``, as the book's stored runs and tests do (a bar is for a reader
       watching a live run, not for a page).
@@ -379,6 +382,7 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     seed = check_int("seed", seed, minimum=0, maximum=2**63 - 1)
+    eval_every = check_int("eval_every", eval_every, minimum=1)
     progress_enabled(progress)  # a bad value fails here, before anything is trained
     if max_steps is not None:
         max_steps = check_int("max_steps", max_steps, minimum=1)
@@ -388,6 +392,7 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     if isinstance(callbacks, (Callback, str)) or not isinstance(callbacks, Sequence):
         raise TypeError("fit: callbacks must be a list of callbacks, e.g. callbacks=[EarlyStopping(5)]")
     callbacks = [_as_callback(cb) for cb in callbacks]
+    _check_eval_every(eval_every, callbacks, "fit")
     loss_fn = resolve_loss(loss)
     _check_data(data)
     n = data.X_train.shape[0]
@@ -414,7 +419,8 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
                 started.append(cb)
             _loop(state, X, y, Xv, yv, epochs=epochs, batch_size=batch_size, loss_fn=loss_fn,
                   penalty=penalty, transform=transform, callbacks=callbacks, max_steps=max_steps,
-                  drop_last=drop_last, order_generator=order_generator, progress=progress, desc=desc)
+                  drop_last=drop_last, order_generator=order_generator, progress=progress, desc=desc,
+                  eval_every=eval_every)
         finally:
             for cb in started:
                 cb.on_fit_end(state)
@@ -422,8 +428,17 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     return history
 
 
+def _check_eval_every(eval_every: int, callbacks, where: str) -> None:
+    if eval_every > 1 and any(isinstance(cb, EarlyStopping) or getattr(cb, "plateau", False)
+                              or (isinstance(cb, LRScheduler) and isinstance(
+                                  cb.scheduler_or_factory, torch.optim.lr_scheduler.ReduceLROnPlateau))
+                              for cb in callbacks):
+        raise ValueError(f"{where}: eval_every={eval_every} leaves epochs without metrics, which "
+                         "EarlyStopping and ReduceLROnPlateau need; use eval_every=1")
+
+
 def _loop(state: TrainState, X, y, Xv, yv, *, epochs, batch_size, loss_fn, penalty, transform, callbacks,
-          max_steps, drop_last, order_generator, progress, desc) -> None:
+          max_steps, drop_last, order_generator, progress, desc, eval_every=1) -> None:
     model, optimizer, history, dev = state.model, state.optimizer, state.history, state.device
     n = X.shape[0]
     last_start = n - batch_size if drop_last else n - 1
@@ -459,20 +474,22 @@ def _loop(state: TrainState, X, y, Xv, yv, *, epochs, batch_size, loss_fn, penal
             state.stop_reason = (f"the training loss became {step_losses[bad]} at step "
                                  f"{state.step - len(step_losses) + bad + 1}")
             return
-        record = {"epoch": epoch}
-        for split, (xs, ys) in (("train", (X, y)), ("val", (Xv, yv))):
-            for key, value in evaluate(model, xs, ys, loss=loss_fn).items():
-                record[f"{split}_{key}"] = value
-        record["seconds"] = time.perf_counter() - started
-        history.epochs.append(record)
-        state.record = record
-        if hasattr(bar, "set_postfix"):
-            bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.startswith(("train", "val"))})
-        not_finite = [k for k, v in record.items() if not math.isfinite(v)]
-        if not_finite:
-            history.diverged = True
-            state.stop_reason = f"{', '.join(not_finite)} became non-finite after epoch {epoch}"
-            return
+        state.record = None
+        if epoch % eval_every == 0 or epoch == epochs or state.step == max_steps or state.stop_reason:
+            record = {"epoch": epoch}
+            for split, (xs, ys) in (("train", (X, y)), ("val", (Xv, yv))):
+                for key, value in evaluate(model, xs, ys, loss=loss_fn).items():
+                    record[f"{split}_{key}"] = value
+            record["seconds"] = time.perf_counter() - started
+            history.epochs.append(record)
+            state.record = record
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.startswith(("train", "val"))})
+            not_finite = [k for k, v in record.items() if not math.isfinite(v)]
+            if not_finite:
+                history.diverged = True
+                state.stop_reason = f"{', '.join(not_finite)} became non-finite after epoch {epoch}"
+                return
         for cb in callbacks:
             cb.on_epoch_end(state)
         if state.stop_reason is not None:
@@ -765,7 +782,7 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
              penalty=None, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
              callbacks: Sequence = (), max_steps: int | None = None, drop_last: bool = False,
              device: torch.device | str | None = None, progress: bool | None = None,
-             desc: str = "training") -> Runs:
+             desc: str = "training", eval_every: int = 1) -> Runs:
     """Train one member per (setting, seed) side by side, each the run that
 
         seed_everything(seed); model = build(); fit(model, data, optimizer=<setting>, seed=seed, ...)
@@ -812,6 +829,8 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
     if transform is not None and not callable(transform):
         raise TypeError(f"fit_many: transform must be a function, got {type(transform).__name__}")
     plain_callbacks, stopping = _many_callbacks(callbacks)
+    eval_every = check_int("eval_every", eval_every, minimum=1)
+    _check_eval_every(eval_every, plain_callbacks + stopping, "fit_many")
     loss_fn = resolve_loss(loss)
     loss_name = loss if isinstance(loss, str) else None
     _check_data(data, "fit_many")
@@ -857,7 +876,7 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
                    loss_fn=loss_fn, penalty=penalty, transform=transform, callbacks=plain_callbacks,
                    tracker=tracker, final_state=final_state, streams=streams,
                    order_generators=order_generators, max_steps=max_steps, drop_last=drop_last,
-                   progress=progress, desc=desc)
+                   progress=progress, desc=desc, eval_every=eval_every)
     finally:
         for cb in started:
             cb.on_fit_end(state)
@@ -900,7 +919,7 @@ def _build_members(build, seeds: list[int], dev: torch.device) -> list[nn.Module
 
 def _many_loop(state: ManyState, stacked, data, dev, *, epochs, batch_size, loss, loss_fn, penalty,
                transform, callbacks, tracker, final_state, streams, order_generators, max_steps, drop_last,
-               progress, desc) -> None:
+               progress, desc, eval_every=1) -> None:
     from .stacked import member_rng
 
     X, y = data.X_train.to(dev), data.y_train.to(dev)
@@ -954,28 +973,29 @@ def _many_loop(state: ManyState, stacked, data, dev, *, epochs, batch_size, loss
                 histories[m].diverged = True
                 finish(m, f"the training loss became {step_losses[m][bad]} at step "
                           f"{state.step - len(step_losses[m]) + bad + 1}")
-        train_scores = _evaluate_members(stacked, X, y, loss, loss_fn)
-        val_scores = _evaluate_members(stacked, Xv, yv, loss, loss_fn)
-        seconds = time.perf_counter() - started
         records: list[dict | None] = [None] * M
-        for m in range(M):
-            if not active[m]:
-                continue
-            record = {"epoch": epoch}
-            record.update({f"train_{k}": v for k, v in train_scores[m].items()})
-            record.update({f"val_{k}": v for k, v in val_scores[m].items()})
-            record["seconds"] = seconds
-            histories[m].epochs.append(record)
-            records[m] = record
-            not_finite = [k for k, v in record.items() if not math.isfinite(v)]
-            if not_finite:
-                histories[m].diverged = True
-                finish(m, f"{', '.join(not_finite)} became non-finite after epoch {epoch}")
-                continue
-            if tracker is not None:
-                reason = tracker.update(m, state, record, stacked)
-                if reason is not None:
-                    finish(m, reason)
+        if epoch % eval_every == 0 or epoch == epochs or state.step == max_steps or state.stop_reason:
+            train_scores = _evaluate_members(stacked, X, y, loss, loss_fn)
+            val_scores = _evaluate_members(stacked, Xv, yv, loss, loss_fn)
+            seconds = time.perf_counter() - started
+            for m in range(M):
+                if not active[m]:
+                    continue
+                record = {"epoch": epoch}
+                record.update({f"train_{k}": v for k, v in train_scores[m].items()})
+                record.update({f"val_{k}": v for k, v in val_scores[m].items()})
+                record["seconds"] = seconds
+                histories[m].epochs.append(record)
+                records[m] = record
+                not_finite = [k for k, v in record.items() if not math.isfinite(v)]
+                if not_finite:
+                    histories[m].diverged = True
+                    finish(m, f"{', '.join(not_finite)} became non-finite after epoch {epoch}")
+                    continue
+                if tracker is not None:
+                    reason = tracker.update(m, state, record, stacked)
+                    if reason is not None:
+                        finish(m, reason)
         state.record = records
         for cb in callbacks:
             cb.on_epoch_end(state)
