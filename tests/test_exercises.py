@@ -96,6 +96,7 @@ def _inputs():
         "opt-ex-adam-sign": (dict(beta1=0.9, beta2=0.999), lambda: 1.0),
         "opt-ex-budget": (dict(budget=35, rates=4, tune_seeds=3, test_seeds=5), lambda: 2),
         "opt-ex-adamw-decay": (dict(lr=1e-3, weight_decay=1e-2, steps=10_000), lambda: (1 - 1e-5) ** 10_000),
+        "reg-ex-chance": (dict(n=300, fraction=0.5, classes=10), lambda: 135),
     }
 
 

@@ -331,3 +331,16 @@ def test_eval_every_measures_only_every_few_epochs_and_the_last(digits):
                  eval_every=2, callbacks=[EarlyStopping(1)], progress=False)
     with pytest.raises(ValueError, match="Invalid eval_every: 0"):
         _separate(build, data, 0, optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=1, eval_every=0)
+
+
+def test_epochs_to_a_target(digits):
+    runs = fit_many(lambda: tw.models.mlp([64, 32, 10]), _as(digits, torch.float32), seeds=[0, 1], epochs=4,
+                    optimizer=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), progress=False)
+    acc = runs.curves("val_acc")[0]
+    first = runs.epochs_to(0.5)
+    for m in range(2):
+        hits = np.nonzero(acc[m] >= 0.5)[0]
+        assert (first[m] == hits[0] + 1) if len(hits) else np.isnan(first[m])
+    assert np.isnan(runs.epochs_to(2.0)).all() and not np.isnan(runs.epochs_to(10.0, "val_loss")).any()
+    with pytest.raises(ValueError, match="Unknown metric 'val_f1'"):
+        runs.epochs_to(0.5, "val_f1")

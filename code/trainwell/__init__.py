@@ -39,6 +39,7 @@ from .config import device, module_device, seed_everything, setup
 from .dropout import exercises as _dropout_exercises  # noqa: F401  (registers Part II's key)
 from .models import eval_mode, train_mode
 from .optim import exercises as _optim_exercises  # noqa: F401  (registers Part IV's key)
+from .regularization import exercises as _regularization_exercises  # noqa: F401  (Part I's key)
 from .show import show, source
 from .size_table import size, sizes
 from .together import lint

@@ -49,6 +49,13 @@ _ENTRIES = [
            "one-hidden-layer MLP on the 8x8 digits, two learning rates",
            quick={"epochs": 30, "batch_size": 64, "hidden": 128, "seeds": 5},
            full={"epochs": 200, "batch_size": 64, "hidden": 512, "seeds": 10}),
+    # Part I, regularization
+    _entry("regularization.memorization", "regularization/overfitting",
+           "an MLP on 300 digits with true, half-random and all-random training labels",
+           quick={"n_train": 300, "hidden": (256, 256), "fractions": (0.0, 0.5, 1.0), "epochs": 300,
+                  "eval_every": 5, "seeds": 5},
+           full={"n_train": 300, "hidden": (512, 512), "fractions": (0.0, 0.25, 0.5, 0.75, 1.0),
+                 "epochs": 1000, "eval_every": 1, "seeds": 10}),
     # Part II, dropout
     _entry("dropout.bagging", "dropout/bagging",
            "plain, dropout, dropout boosting and a bagged ensemble of k networks on MNIST-1D",

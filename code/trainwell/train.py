@@ -654,6 +654,20 @@ class Runs:
                 out[m, :len(history.epochs)] = history.metric(metric)
         return out.reshape(-1, n_seeds, longest)
 
+    def epochs_to(self, target: float, metric: str = "val_acc") -> np.ndarray:
+        """For every member the first recorded epoch at which ``metric`` reached ``target`` (at least
+        it for an accuracy, at most it for a loss), or NaN if it never did."""
+        first = np.full(len(self), np.nan)
+        for m, history in enumerate(self.histories):
+            for record in history.epochs:
+                value = record.get(metric)
+                if value is None:
+                    raise ValueError(f"Unknown metric {metric!r} (recorded: {', '.join(record)})")
+                if (value >= target) if metric.endswith("acc") else (value <= target):
+                    first[m] = record["epoch"]
+                    break
+        return first
+
     def members(self, **setting) -> list[int]:
         """Indices of the members whose setting has these values, e.g. ``runs.members(lr=0.1)``."""
         return [m for m, s in enumerate(self.settings)

@@ -14,7 +14,6 @@ setting of a grid) side by side, and returns :class:`~trainwell.train.Runs` or a
   learning rate on a log grid, rerun the best on fresh seeds (sections `opt-adaptive` and later);
 * :func:`default_runs`: the same candidates at their default learning rates, for the question
   whether trying several optimizers untuned is as good as tuning one (section `opt-side-by-side`);
-* :func:`epochs_to_target`: when each run first reaches a target;
 * :func:`diabetes_column`: the diabetes data in raw target units, targets as a column;
 * :func:`bias_travel`: how far the output bias of a linear regression travels under different
   optimizers (Adagrad's steps shrink like 1/√t).
@@ -208,12 +207,3 @@ def default_runs(data, build: Callable[[], nn.Module], candidates: dict[str, Cal
                            progress=False)
             for name, make in candidates.items()}
 
-
-def epochs_to_target(runs: Runs, target: float, metric: str = "val_acc") -> np.ndarray:
-    """For every member of ``runs`` the first epoch (counting from 1) at which ``metric`` reached
-    ``target`` (at least it for an accuracy, at most it for a loss), or NaN if it never did."""
-    curves = runs.curves(metric).reshape(len(runs), -1)
-    reached = curves >= target if metric.endswith("acc") else curves <= target
-    first = np.argmax(reached, axis=1).astype(float) + 1
-    first[~reached.any(axis=1)] = np.nan
-    return first
