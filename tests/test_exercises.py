@@ -97,6 +97,11 @@ def _inputs():
         "opt-ex-budget": (dict(budget=35, rates=4, tune_seeds=3, test_seeds=5), lambda: 2),
         "opt-ex-adamw-decay": (dict(lr=1e-3, weight_decay=1e-2, steps=10_000), lambda: (1 - 1e-5) ** 10_000),
         "reg-ex-chance": (dict(n=300, fraction=0.5, classes=10), lambda: 135),
+        "reg-ex-shrink": (dict(lam=0.5, alpha=2.0), lambda: 0.2),
+        "reg-ex-map": (dict(sigma=3.0, tau=0.5), lambda: 36),
+        "reg-ex-threshold": (dict(w_star=-0.9, H=4.0, alpha=2.0), lambda: -0.4),
+        "reg-ex-early-alpha": (dict(eta=0.01, tau=500), lambda: 0.2),
+        "reg-ex-noise-alpha": (dict(n=500, sigma=0.2), lambda: 20),
     }
 
 

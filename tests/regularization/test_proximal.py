@@ -107,10 +107,21 @@ def test_regularization_path_proximal_gives_zeros_the_others_none(diabetes):
     assert zeros["subgradient"].sum() == 0 and zeros["smooth"].sum() == 0
     for i, alpha in enumerate(alphas):  # the proximal path has converged to the lasso solution
         np.testing.assert_allclose(paths["proximal"][i], ista(X, y, alpha).coef, atol=1e-6)
-    # the other two hover near it: their weights that "should" be 0 oscillate at the scale of α/L
+    # the subgradient path hovers near it: its weights that "should" be 0 oscillate at the scale of α/L
     step = 1 / np.linalg.eigvalsh(np.cov(X.T, bias=True))[-1]
-    for m in ("subgradient", "smooth"):
-        assert np.abs(paths[m] - paths["proximal"]).max() <= 2 * max(alphas) * step
+    assert np.abs(paths["subgradient"] - paths["proximal"]).max() <= 2 * max(alphas) * step
+
+
+def test_regularization_path_smooth_approaches_the_lasso_without_zeros(diabetes):
+    """On standardized inputs, with its own stable step 1/(L + α/√ε), the smooth path comes within a
+    few √ε of the lasso (its optimum differs from the lasso's by about that much) and has no zero."""
+    X, y = diabetes
+    X = (X - X.mean(0)) / X.std(0)
+    alphas, eps = [0.1, 1.0, 10.0], 1e-3
+    smooth = regularization_path(X, y, alphas, method="smooth", steps=20000, eps=eps)
+    lasso = np.array([ista(X, y, a).coef for a in alphas])
+    assert (smooth != 0).all() and (lasso == 0).sum() >= 3
+    assert np.abs(smooth - lasso).max() <= 10 * np.sqrt(eps)
 
 
 def linear_digits():

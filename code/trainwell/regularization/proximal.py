@@ -153,13 +153,15 @@ def ista(X, y, alpha: float, l1_ratio: float = 1.0, *, fit_intercept: bool = Tru
 def regularization_path(X, y, alphas, *, method: str, steps: int = 1000, eps: float = 1e-8,
                         fit_intercept: bool = True) -> np.ndarray:
     """Lasso coefficients for every α in ``alphas`` after ``steps`` full-batch steps of one method, all
-    from w = 0 with the same step 1/L (L = λ_max(XᵀX/n)) on (1/(2n))‖y − Xw − b‖² + α‖w‖₁:
+    from w = 0 with the step 1/L (L = λ_max(XᵀX/n)) on (1/(2n))‖y − Xw − b‖² + α‖w‖₁:
 
     - ``"proximal"``: ISTA, w ← soft_threshold(w − ∇J/L, α/L): exact zeros;
     - ``"subgradient"``: w ← w − (∇J + α·sign(w))/L, a gradient step with the subgradient sign(w) of
       ‖w‖₁: weights oscillate around 0 by about α/L and almost never equal it;
     - ``"smooth"``: gradient steps on the survey's α·Σ√(w² + ε) instead (Murugan & Durairaj 2017), gradient
-      αw/√(w² + ε): no exact zeros either.
+      αw/√(w² + ε): no exact zeros either. That gradient changes by up to α/√ε per unit of w near 0,
+      so this method's step is the stable 1/(L + α/√ε), smaller for each larger α (with 1/L a weight
+      near 0 would be thrown back and forth ever further once α/√ε > L).
 
     Returns an array (len(alphas), d), so ``(path == 0).sum(1)`` counts each α's exact zeros.
     """
@@ -178,6 +180,7 @@ def regularization_path(X, y, alphas, *, method: str, steps: int = 1000, eps: fl
     if lipschitz <= 0:
         raise ValueError("X has no variation (every column is constant after centering): nothing to fit")
     step, a = 1.0 / lipschitz, alphas[:, None]
+    smooth_step = 1.0 / (lipschitz + a / math.sqrt(eps))
     W = np.zeros((len(alphas), X.shape[1]))
     for _ in range(steps):
         gradient = W @ gram - xty
@@ -186,7 +189,7 @@ def regularization_path(X, y, alphas, *, method: str, steps: int = 1000, eps: fl
         elif method == "subgradient":
             W = W - step * (gradient + a * np.sign(W))
         else:
-            W = W - step * (gradient + a * W / np.sqrt(W**2 + eps))
+            W = W - smooth_step * (gradient + a * W / np.sqrt(W**2 + eps))
     return W
 
 
