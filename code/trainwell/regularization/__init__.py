@@ -11,6 +11,10 @@
   the verification cells: :func:`ridge`, :func:`eigen_shrinkage`, :func:`lasso_diagonal`,
   :func:`gd_filter`, :func:`ridge_filter`, :func:`gradient_descent_linear`,
   :func:`noisy_input_loss`, :func:`constrained_optimum`, :func:`penalty_for_radius`;
+* :mod:`~trainwell.regularization.explorer` (a module, ``tw.regularization.explorer``): the L1 and L2
+  constraint regions with a quadratic's contours and the constrained optima, as a figure
+  (:func:`~trainwell.regularization.explorer.draw_constraint_regions`) and as an interactive one
+  that works without a kernel (:func:`~trainwell.regularization.explorer.constraint_explorer`);
 * :mod:`~trainwell.regularization.constraints`: projections after every step: max-norm per unit
   (:func:`max_norm_`, :class:`MaxNorm`), an L2 ball over the weights (:func:`project_l2_ball_`,
   :class:`L2Ball`), and :func:`dead_units`;
@@ -23,6 +27,7 @@
 Early stopping is the base callback :class:`trainwell.train.EarlyStopping`; smaller training sets
 are ``Dataset.subset_train``.
 """
+from . import explorer  # noqa: F401  (the figures of the constraints section, used as a module)
 from .augmentation import Compose, RandomRotation, RandomShift, rotate_images, shift_images
 from .constraints import L2Ball, MaxNorm, dead_units, max_norm_, project_l2_ball_
 from .noise import AdditiveGaussianNoise, GaussianInputNoise, WeightNoise

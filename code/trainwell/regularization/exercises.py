@@ -26,3 +26,11 @@ register("reg-ex-early-alpha", "L2 penalty equivalent to stopping after tau step
 # section `reg-noise`
 register("reg-ex-noise-alpha", "L2 penalty equivalent to Gaussian input noise on a linear regression",
          lambda n, sigma: n * sigma**2, rtol=1e-9)
+
+# section `reg-constraints`
+register("reg-ex-radius", "penalty with the same solution as an active L2 ball constraint, H = I",
+         lambda norm, radius: norm / radius - 1, rtol=1e-9)
+
+# section `reg-augmentation`
+register("reg-ex-shifts", "number of distinct whole-pixel shifts of one image",
+         lambda max_shift: (2 * max_shift + 1) ** 2, rtol=0.0)
