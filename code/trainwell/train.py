@@ -119,7 +119,7 @@ class Callback:
 
 class EarlyStopping(Callback):
     """Stop once ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs
-    (section `part-regularization`). With ``restore_best`` (the default), the parameters and buffers
+    (section `reg-early-stopping`). With ``restore_best`` (the default), the parameters and buffers
     of the best epoch are put back when training ends, however it ends; without it the model keeps
     its last parameters, which have already overfitted by ``patience`` epochs."""
 

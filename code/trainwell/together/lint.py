@@ -1,4 +1,4 @@
-"""The pitfalls checker of Part V (section `part-together`): :func:`lint` reads a model, its optimizer,
+"""The pitfalls checker of Part V (section `together-pitfalls`): :func:`lint` reads a model, its optimizer,
 the data or batch size and the training callbacks, and reports the silent mistakes that the earlier
 parts measured, each with its fix. :func:`weight_decay_groups` is the fix of the first of them.
 
@@ -10,7 +10,7 @@ is run and nothing is changed. The checks, by code (:data:`LINT_CODES`):
   cost accuracy, so the usual recipe exempts them ("no bias decay", He et al. 2019);
 * ``adam-coupled-wd``: Adam-family optimizers with ``weight_decay`` added to the gradient (L2 in
   the loss, then divided by Adam's per-coordinate √v̂), not decoupled as in AdamW (Loshchilov &
-  Hutter 2019; section `part-optimization`);
+  Hutter 2019; section `opt-adamw-nadam`);
 * ``nadam-momentum-decay-zero``: NAdam's momentum schedule μ_t = β₁(1 − ½·0.96^{tψ}) with
   ψ = ``momentum_decay`` = 0 is the constant β₁/2, not β₁ (Dozat 2016);
 * ``bn-momentum``: a batch-norm momentum outside (0, 0.5]. PyTorch's momentum is the weight of the
@@ -26,7 +26,7 @@ is run and nothing is changed. The checks, by code (:data:`LINT_CODES`):
 * ``dropout-before-bn``: a dropout layer feeding a batch-norm layer (directly or through linear
   layers), the variance shift of Li, Chen, Hu & Yang 2019 (section `dropout-practice`);
 * ``early-stop-no-restore``: early stopping that keeps the last parameters instead of the best ones
-  (section `part-regularization`).
+  (section `reg-early-stopping`).
 
 The layer order that the dropout checks read is the order in which the modules are registered,
 which is the order of execution in an ``nn.Sequential`` (nested ones included) and usually, but not
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import textwrap
 from collections.abc import Iterator
 
 import torch
@@ -341,7 +342,8 @@ def _check_batch_size(model, n_train, batch_size, drop_last) -> list[LintWarning
             "small-batch-bn",
             f"the batch-norm layers ({layers}) would see batches of {per_batch} example(s) ({source}): below "
             f"about {MIN_BN_BATCH} examples per batch the batch statistics are so noisy that the network in "
-            "training mode and in eval mode behave like two different models (section `bn-beyond`); use "
+            "training mode and in eval mode behave like two different models (Part III, \"Batch mates, batch "
+            "sizes\"); use "
             f"batches of at least {MIN_BN_BATCH}, or a normalization that does not use the batch (layer or "
             "group norm).",
             tuple(bns)))
@@ -375,7 +377,7 @@ def _check_dropout_before_bn(model) -> list[LintWarning]:
                 "dropout-before-bn",
                 f"{_layer(d_name, d)} feeds {_layer(bn_name, bn)}{via}: in training the batch norm records "
                 "the variance inflated by dropout and at inference divides by it, the variance shift "
-                "(Li, Chen, Hu & Yang 2019; section `dropout-practice`); put dropout after the last "
+                "(Li, Chen, Hu & Yang 2019; Part II, \"Dropout in practice\"); put dropout after the last "
                 "batch-norm layer only, or recompute the statistics with dropout off "
                 "(tw.dropout.recompute_bn_stats_without_dropout).",
                 (d_name, bn_name)))
@@ -442,7 +444,7 @@ def _check_callbacks(callbacks) -> list:
 def lint(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, data=None, *,
          callbacks: list | None = None, batch_size: int | None = None, drop_last: bool = False,
          for_evaluation: bool = False, quiet: bool = False) -> list[LintWarning]:
-    """Check a training set-up for the pitfalls of Part V (section `part-together`) and return one
+    """Check a training set-up for the pitfalls of Part V (section `together-pitfalls`) and return one
     :class:`LintWarning` per finding; unless ``quiet``, print each on a line of its own, or
     ``[lint] no problems found``.
 
@@ -484,8 +486,9 @@ def lint(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, data=
     found += _check_dropout_before_bn(model)
     found += _check_early_stopping(callbacks)
     if not quiet:
-        for warning in found:
-            print(warning)
+        for warning in found:  # wrapped, so that a page or a terminal shows it without scrolling sideways
+            print(textwrap.fill(str(warning), width=96, subsequent_indent="    ", break_long_words=False,
+                                break_on_hyphens=False))
         if not found:
             print("[lint] no problems found")
     return found
