@@ -36,7 +36,7 @@ PAGES = ([("index.html", False, False), ("book/intro.html", False, False),
           ("book/regularization/index.html", True, False), ("book/dropout/index.html", False, False),
           ("book/batchnorm/index.html", False, False), ("book/optimization/index.html", False, False),
           ("book/together/index.html", False, False), ("book/appendix/benchmarks.html", True, False),
-          ("book/appendix/bibliography.html", False, False)]
+          ("book/appendix/glossary.html", True, False), ("book/appendix/bibliography.html", False, False)]
          + [(page, page != "book/batchnorm/figure1.html", page in _WITH_MATH_AND_WIDGET)
             for page in _NOTEBOOKS])
 # What a reader must not meet on a page, as one script run in it after MathJax has typeset.

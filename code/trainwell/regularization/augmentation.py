@@ -1,5 +1,5 @@
 """Data augmentation: label-preserving transformations of the training images, drawn afresh for every
-mini-batch, for ``fit(..., transform=...)`` (section `part-regularization`).
+mini-batch, for ``fit(..., transform=...)`` (section `reg-augmentation`).
 
 A batch of images arrives either flat, (N, C·H·W) as the book's datasets store them, or as
 (N, C, H, W) (or (N, H, W) when ``image_shape`` is (H, W)); every transform gives back the batch in

@@ -1,4 +1,4 @@
-"""Norm constraints enforced by projection after every step (sections `part-regularization` and
+"""Norm constraints enforced by projection after every step (sections `reg-constraints` and
 `dropout-regularizers`), and a count of dead ReLU units.
 
 A penalty α·Ω(θ) and a constraint Ω(θ) ≤ k are two faces of one problem: for every k there is an α

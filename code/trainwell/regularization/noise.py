@@ -1,5 +1,5 @@
 """Noise as a regularizer: on a network's units (a layer, section `dropout-variants`), on its inputs (a
-``transform`` for ``fit``) and on its weights (a callback) (section `part-regularization`)."""
+``transform`` for ``fit``) and on its weights (a callback) (section `reg-noise`)."""
 from __future__ import annotations
 
 import contextlib

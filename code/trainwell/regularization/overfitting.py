@@ -1,4 +1,4 @@
-"""Datasets for the study of overfitting (section `part-regularization`): a network large enough can
+"""Datasets for the study of overfitting (section `reg-overfitting`): a network large enough can
 memorize its training set, even when the labels are noise (Zhang et al. 2017).
 
 Smaller training sets need no function here: ``data.subset_train(n, seed)`` of

@@ -1,4 +1,4 @@
-"""Penalties added to the training loss: J̃(θ) = J(θ) + α·Ω(θ) (section `part-regularization`).
+"""Penalties added to the training loss: J̃(θ) = J(θ) + α·Ω(θ) (sections `reg-l2` and `reg-l1`).
 
 Every penalty is an object for ``fit(penalty=...)``: ``penalty(model)`` is a scalar tensor. The
 parameter norm penalties (:class:`L2`, :class:`L1`, :class:`ElasticNet`, :class:`SmoothL1`) also work

@@ -1,5 +1,5 @@
 """L1 by proximal steps: the soft threshold, ISTA/FISTA for the lasso and the elastic net, the proximal
-step as a training callback, and regularization paths by three methods (section `part-regularization`).
+step as a training callback, and regularization paths by three methods (section `reg-l1`).
 
 A gradient step on J(w) + α‖w‖₁ is not defined at w = 0; the *proximal* step is: take the gradient step
 on J alone, then solve the L1 part exactly,

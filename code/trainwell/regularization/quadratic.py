@@ -116,8 +116,9 @@ def gradient_descent_linear(X, y, eta: float, tau: int) -> np.ndarray:
 
 def noisy_input_loss(X, y, w, sigma: float) -> float:
     """E‖y − (X + E)w‖²/n over input noise E with independent N(0, σ²) entries, in closed form:
-    ‖y − Xw‖²/n + σ²‖w‖². Training on noisy inputs is, in expectation, the squared loss plus an L2
-    penalty with α = 2σ² in the ½-scaled convention (Tikhonov regularization, Bishop 1995)."""
+    ‖y − Xw‖²/n + σ²‖w‖². Training on noisy inputs is, in expectation, the mean squared error plus
+    σ²‖w‖²; multiplied by n/2, the objective ½‖y − Xw‖² + (α/2)‖w‖² with α = nσ², whose minimizer is
+    :func:`ridge` with that α (Tikhonov regularization, Bishop 1995)."""
     X, y = regression_data(X, y)
     w = as_float64("w", w, ndim=1)
     if len(w) != X.shape[1]:
