@@ -40,9 +40,9 @@ from .dropout import exercises as _dropout_exercises  # noqa: F401  (registers P
 from .models import eval_mode, train_mode
 from .optim import exercises as _optim_exercises  # noqa: F401  (registers Part IV's key)
 from .regularization import exercises as _regularization_exercises  # noqa: F401  (Part I's key)
-from .together import exercises as _together_exercises  # noqa: F401  (Part V's key)
 from .show import show, source
 from .size_table import size, sizes
+from .together import exercises as _together_exercises  # noqa: F401  (Part V's key)
 from .together import lint
 
 __version__ = "0.1.0"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from ..exercises import register
 
+
 # section `together-pitfalls`
+def _batch_of_one(low, high, batch_size):
+    return [n for n in range(low, high + 1) if n > batch_size and n % batch_size == 1]
+
+
 register("together-ex-batch-of-one", "training set sizes that leave a last mini-batch of one example",
-         lambda low, high, batch_size: [n for n in range(low, high + 1) if n > batch_size and n % batch_size == 1],
-         rtol=0.0)
+         _batch_of_one, rtol=0.0)
