@@ -105,6 +105,7 @@ def _inputs():
         "reg-ex-radius": (dict(norm=5.0, radius=2.0), lambda: 1.5),
         "reg-ex-shifts": (dict(max_shift=2), lambda: 25),
         "together-ex-batch-of-one": (dict(low=1000, high=1100, batch_size=64), lambda: [1025, 1089]),
+        "together-ex-resamples": (dict(n=5), lambda: 126),
     }
 
 

@@ -205,6 +205,12 @@ _ENTRIES = [
                            "Adam": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
                            "AdamW": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
                            "NAdam": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)}}),
+    # Part V, putting it together
+    _entry("together.ablation", "together/ablation",
+           "six techniques left out of the full recipe and added to plain SGD at three learning rates",
+           quick={"n_train": 500, "hidden": (64, 64), "epochs": 16, "lr_factors": (1, 3, 10), "seeds": 5},
+           full={"n_train": 3500, "hidden": (256, 256), "epochs": 60, "lr_factors": (1 / 3, 1, 3, 10),
+                 "seeds": 10}),
 ]
 
 #: Every experiment by name (read-only).
