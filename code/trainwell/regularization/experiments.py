@@ -32,9 +32,14 @@ from .penalties import L2
 
 
 def _seeds(seeds) -> list[int]:
-    seeds = list(seeds)
+    """``seeds`` as a list of distinct integers in [0, 2³² − 1] (a list or a range; Part V uses it too)."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
+        raise TypeError(f"seeds must be a list of integers, got {seeds!r}")
+    seeds = [check_int(f"seeds[{i}]", s, minimum=0, maximum=2**32 - 1) for i, s in enumerate(seeds)]
     if not seeds:
-        raise ValueError("seeds is empty")
+        raise ValueError("seeds is empty: give at least one seed (two for a confidence interval)")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds holds a seed twice: {seeds}")
     return seeds
 
 
@@ -78,7 +83,7 @@ def _positive_floats(name: str, values, *, minimum: float = 0.0, min_inclusive: 
     out = [check_float(f"{name}[{i}]", v, minimum=minimum, min_inclusive=min_inclusive)
            for i, v in enumerate(values)]
     if not out:
-        raise ValueError(f"{name} is empty")
+        raise ValueError(f"{name} is empty: give at least one value")
     if len(set(out)) != len(out):
         raise ValueError(f"{name} holds a value twice: {out}")
     return out

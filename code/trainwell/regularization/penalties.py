@@ -76,6 +76,17 @@ def penalized_names(model, params="weights") -> list[str]:
     return names
 
 
+def _penalized_tensors(model, params="weights") -> list[tuple[str, torch.Tensor]]:
+    """``(name, tensor)`` for every tensor that :func:`penalized_names` selects: the model's own
+    parameters, or, for a fit_many :class:`~trainwell.stacked.StackedModel`, every group's stacked
+    leaf of them (the tensors an optimizer holds and a callback changes in place)."""
+    names = penalized_names(model, params)
+    if isinstance(model, StackedModel):
+        return [(n, leaf) for n in names for leaf in model.params[n]]
+    own = dict(model.named_parameters())
+    return [(n, own[n]) for n in names]
+
+
 class _NormPenalty:
     """α·Σ φ(w) over the parameters :func:`penalized_names` selects, for one model or a stacked run.
     A subclass gives the elementwise φ in :meth:`_terms`."""

@@ -19,10 +19,9 @@ import numpy as np
 import torch
 
 from .._validate import check_bool, check_choice, check_float, check_int
-from ..stacked import StackedModel
 from ..train import Callback
 from ._arrays import as_float64, regression_data
-from .penalties import _check_params, penalized_names
+from .penalties import _check_params, _penalized_tensors
 
 PATH_METHODS = ("proximal", "subgradient", "smooth")
 
@@ -214,13 +213,7 @@ class ProximalL1(Callback):
     def _targets(self, state) -> list[tuple[torch.Tensor, float]]:
         """(tensor, learning rate) for every tensor to shrink: the model's parameters, or every
         group's stacked leaf of them in fit_many."""
-        model = state.model
-        names = penalized_names(model, self.params)
-        if isinstance(model, StackedModel):
-            tensors = [(n, leaf) for n in names for leaf in model.params[n]]
-        else:
-            own = dict(model.named_parameters())
-            tensors = [(n, own[n]) for n in names]
+        tensors = _penalized_tensors(state.model, self.params)
         rate = {id(p): group["lr"] for group in state.optimizer.param_groups for p in group["params"]}
         missing = [n for n, t in tensors if id(t) not in rate]
         if missing:

@@ -26,9 +26,12 @@ from torch import nn
 from .._validate import check_choice, check_float, check_int
 from ..metrics import evaluate
 from ..regularization.augmentation import RandomShift
-from ..regularization.experiments import _one_thread  # the same thread policy as Part I's runs
-from ..regularization.penalties import penalized_names
-from ..stacked import StackedModel
+from ..regularization.experiments import (  # Part I's checks and thread policy
+    _one_thread,
+    _positive_floats,
+    _seeds,
+)
+from ..regularization.penalties import _penalized_tensors
 from ..train import MONITORS, EarlyStopping, Record, Runs, fit_many
 
 #: The switches of :func:`recipe`, in the order tables list them.
@@ -63,28 +66,6 @@ def _techniques(name: str, values, *, allow_empty: bool = True) -> frozenset[str
 
 def _ordered(techniques) -> tuple[str, ...]:
     return tuple(t for t in TECHNIQUES if t in techniques)
-
-
-def _seeds(seeds) -> list[int]:
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
-        raise TypeError(f"seeds must be a list of integers, got {seeds!r}")
-    seeds = [check_int(f"seeds[{i}]", s, minimum=0, maximum=2**32 - 1) for i, s in enumerate(seeds)]
-    if not seeds:
-        raise ValueError("seeds is empty: give at least one seed (two for a confidence interval)")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds holds a seed twice: {seeds}")
-    return seeds
-
-
-def _positive_floats(name: str, values) -> list[float]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise TypeError(f"{name} must be a list of positive numbers, got {values!r}")
-    out = [check_float(f"{name}[{i}]", v, minimum=0.0, min_inclusive=False) for i, v in enumerate(values)]
-    if not out:
-        raise ValueError(f"{name} is empty: give at least one value")
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name} holds a value twice: {out}")
-    return out
 
 
 def _image_shape(data, image_shape) -> tuple[int, int]:
@@ -122,11 +103,7 @@ def _decayed_weights(model) -> list[torch.Tensor]:
     """The tensors weight decay shrinks: the weights of the linear layers
     (:func:`~trainwell.regularization.penalized_names`), never biases or batch-norm parameters; in
     fit_many, every group's stacked leaf of them."""
-    names = penalized_names(model, "weights")
-    if isinstance(model, StackedModel):
-        return [leaf for n in names for leaf in model.params[n]]
-    own = dict(model.named_parameters())
-    return [own[n] for n in names]
+    return [tensor for _, tensor in _penalized_tensors(model, "weights")]
 
 
 def _weight_decay_callback(rate: float) -> Record:
