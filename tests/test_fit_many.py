@@ -344,3 +344,98 @@ def test_epochs_to_a_target(digits):
     assert np.isnan(runs.epochs_to(2.0)).all() and not np.isnan(runs.epochs_to(10.0, "val_loss")).any()
     with pytest.raises(ValueError, match="Unknown metric 'val_f1'"):
         runs.epochs_to(0.5, "val_f1")
+
+
+SINGLE_CASES = {
+    "figure 1 with batch norm": (lambda: tw.models.figure1_net(64, 10, bn=True, hidden=24), False),
+    "dropout": (lambda: tw.models.mlp([64, 48, 10], hidden_dropout=0.5, input_dropout=0.2), False),
+    "noise layer and augmentation": (
+        lambda: tw.models.mlp([64, 32, 10], noise=lambda: tw.dropout.GaussianDropout(0.5)), False),
+    "convolutions, batch norm, Flatten(-3)": (
+        lambda: nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                              nn.MaxPool2d(2), nn.Flatten(-3), nn.Linear(64, 10)), True),
+}
+
+
+@pytest.mark.parametrize("case", list(SINGLE_CASES))
+def test_a_single_member_is_its_fit_run_bit_for_bit(digits, case):
+    """One member is not stacked: its own module runs, so even in float32 it is fit's run exactly."""
+    build, images = SINGLE_CASES[case]
+    data = _as(digits, torch.float32)
+    if images:
+        data = SimpleNamespace(X_train=data.X_train.view(-1, 1, 8, 8), y_train=data.y_train,
+                               X_val=data.X_val.view(-1, 1, 8, 8), y_val=data.y_val)
+
+    def jitter(x):
+        return x + 0.1 * torch.randn_like(x)
+
+    kwargs = dict(optimizer=lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), epochs=2, batch_size=50,
+                  transform=jitter if case == "noise layer and augmentation" else None)
+    runs = fit_many(build, data, seeds=[7], progress=False, **kwargs)
+    _assert_same_run(runs, 0, *_separate(build, data, 7, **kwargs), rtol=0.0)
+    assert runs.histories[0].step_loss == _separate(build, data, 7, **kwargs)[1].step_loss
+    pair = fit_many(build, data, seeds=[7, 8], progress=False, **kwargs)  # the stacked path agrees
+    _assert_same_run(pair, 0, *_separate(build, data, 7, **kwargs), rtol=1e-5)
+
+
+def test_stacked_linear_weights_take_their_gradients_without_a_copy(digits):
+    """A linear layer's stacked weight is laid out as its transpose, so the gradient of x @ Wᵀ arrives
+    in the leaf's own strides (autograd then stores it as it is) and the values are the members'."""
+    from trainwell.stacked import StackedModel
+
+    members = [tw.models.figure1_net(64, 10, bn=False, hidden=24) for _ in range(3)]
+    stacked = StackedModel(members, group_sizes=[2, 1])
+    for g, (weight, size) in enumerate(zip(stacked.params["0.weight"], [2, 1], strict=True)):
+        assert weight.shape == (size, 24, 64) and weight.stride() == (24 * 64, 1, 24)
+        start = 2 * g
+        assert torch.equal(weight.detach(), torch.stack([m[0].weight for m in members[start:start + size]]))
+    out = stacked(digits.X_train[:30].expand(3, 30, 64))
+    out.square().sum().backward()
+    for leaves in stacked.params.values():
+        for leaf in leaves:
+            assert leaf.grad is not None and leaf.grad.stride() == leaf.stride()
+    for m, member in enumerate(members):  # every member's output is its own module's
+        torch.testing.assert_close(out[m], member(digits.X_train[:30]), rtol=1e-5, atol=1e-6)
+
+
+def test_member_losses_are_each_members_cross_entropy(digits):
+    from trainwell.train import _member_losses, resolve_loss
+
+    g = torch.Generator().manual_seed(0)
+    out = torch.randn(4, 25, 10, generator=g, dtype=torch.float64) * 5
+    labels = torch.randint(0, 10, (4, 25), generator=g)
+    probabilities = torch.softmax(torch.randn(4, 25, 10, generator=g, dtype=torch.float64), -1)
+    for targets in (labels, probabilities):
+        got = _member_losses("cross_entropy", resolve_loss("cross_entropy"), out, targets)
+        want = torch.stack([torch.nn.functional.cross_entropy(out[m], targets[m]) for m in range(4)])
+        torch.testing.assert_close(got, want, rtol=1e-13, atol=0.0)
+
+
+def test_evaluation_in_chunks_equals_evaluation_at_once(digits):
+    from trainwell.stacked import StackedModel
+    from trainwell.train import _evaluate_members, resolve_loss
+
+    stacked = StackedModel([tw.models.figure1_net(64, 10, bn=False, hidden=24).double() for _ in range(30)])
+    X, y = digits.X_train.double(), digits.y_train
+    chunked = _evaluate_members(stacked, X, y, "cross_entropy", resolve_loss("cross_entropy"))  # 273 rows
+    whole = _evaluate_members(stacked, X, y, "cross_entropy", resolve_loss("cross_entropy"), batch_size=4096)
+    for a, b in zip(chunked, whole, strict=True):
+        assert a["acc"] == b["acc"] and abs(a["loss"] - b["loss"]) <= 1e-12 * b["loss"]
+
+
+def test_a_single_member_is_not_stacked_but_shows_stacked_views(digits):
+    from trainwell.stacked import StackedModel
+
+    member = tw.models.figure1_net(64, 10, bn=True, hidden=24)
+    stacked = StackedModel([member])
+    own = list(member.parameters())
+    assert all(a is b for a, b in zip(stacked.param_groups()[0], own, strict=True))  # the module's own
+    assert stacked.leaves("0.weight")[0] is member[0].weight
+    view = stacked.params["0.weight"][0]
+    assert view.shape == (1, 24, 64) and view.data_ptr() == member[0].weight.data_ptr()
+    with torch.no_grad():
+        view[0, 0, 0] = 5.0  # written through to the module
+    assert member[0].weight[0, 0].item() == 5.0
+    stacked(digits.X_train[:30], shared=True)  # a training step's forward updates the module's statistics
+    assert stacked.buffers["1.running_mean"].data_ptr() == member[1].running_mean.data_ptr()
+    assert int(member[1].num_batches_tracked) == 1

@@ -17,6 +17,11 @@ swapped to that member's stream. So a member of a stacked run is the same run as
 Members that share optimizer hyperparameters form a *group*: each group's parameters are separate
 leaf tensors (M_g, ...), so that an optimizer gets one param group per setting; they are concatenated
 in the forward pass. Every elementwise optimizer then acts as M independent optimizers.
+
+A single member is not stacked at all: its own module runs, on its own parameters, with its random
+layers drawing from its stream, which is what :func:`~trainwell.train.fit` computes, kernel for kernel.
+Batched kernels and the view of every parameter as a stack of one would add about a tenth to a
+small network's step for nothing; ``params``, ``param`` and ``buffers`` still show (1, ...) views.
 """
 from __future__ import annotations
 
@@ -102,7 +107,8 @@ class StackedModel:
 
     ``group_sizes`` splits the members, in order, into groups that get separate parameter leaves (one
     optimizer param group each); ``generators`` gives each member its random stream (dropout and
-    other random layers). The members' own modules are left untouched until :meth:`unstack`.
+    other random layers). The members' own modules are left untouched until :meth:`unstack`, but for
+    a single member, whose own module is run and trained in place.
     """
 
     def __init__(self, models: Sequence[nn.Module], group_sizes: Sequence[int] | None = None,
@@ -118,7 +124,7 @@ class StackedModel:
         self.generators = list(generators) if generators is not None else None
         if self.generators is not None and len(self.generators) != self.members:
             raise ValueError(f"StackedModel: {len(self.generators)} generators for {self.members} members")
-        self.template = models[0]
+        self.template = models[0]  # a single member's own module runs and trains in place
         self.layers = [(name, module, _kind(module, name)) for name, module in _leaves(models[0])]
         names = [n for n, _ in models[0].named_parameters()]
         buffers = [n for n, _ in models[0].named_buffers()]
@@ -134,19 +140,55 @@ class StackedModel:
         for size in self.group_sizes:
             bounds.append(bounds[-1] + size)
         self._bounds = bounds
+        self._single = models[0] if self.members == 1 else None
+        self._single_random = any(kind in ("dropout", "per_member") for _, _, kind in self.layers)
+        if self._single is not None:  # the member's own leaves and buffers; (1, ...) views of them
+            self._own = dict(models[0].named_parameters())
+            self.buffers = {n: b.unsqueeze(0) for n, b in models[0].named_buffers()}
+            self._single.train(True)
+            return
+        # A linear layer's stacked weight (M, out, in) is stored as its transpose (M, in, out) is laid
+        # out: the product x @ Wᵀ then hands back its weight gradient in the leaf's own layout, which
+        # autograd accumulates without a copy (a transposing copy of every weight gradient, every step,
+        # costs more than the backward products themselves at 30 members of 784 inputs).
+        self._transposed = {f"{prefix}.weight" if prefix else "weight"
+                            for prefix, _, kind in self.layers if kind == "linear"}
+
+        def leaf(name: str, a: int, b: int) -> torch.Tensor:
+            value = torch.stack([dict(m.named_parameters())[name].detach() for m in models[a:b]])
+            if name in self._transposed:
+                return value.transpose(1, 2).contiguous().transpose(1, 2).requires_grad_(True)
+            return value.clone().requires_grad_(True)
+
         with torch.no_grad():
             # one leaf per (parameter, group): (M_g, *shape)
-            self.params = {
-                n: [torch.stack([dict(m.named_parameters())[n].detach() for m in models[a:b]]).clone()
-                    .requires_grad_(True) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-                for n in names}
+            self._params = {n: [leaf(n, a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+                            for n in names}
             self.buffers = {n: torch.stack([dict(m.named_buffers())[n].detach() for m in models]).clone()
                             for n in buffers}
 
     # -- parameters -------------------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, list[torch.Tensor]]:
+        """For every parameter name, its stacked (M_g, *shape) tensor of each group: the leaves, or
+        for a single member (1, *shape) views of its own parameters (written through in place)."""
+        if self._single is None:
+            return self._params
+        return {n: [p.unsqueeze(0)] for n, p in self._own.items()}
+
+    def leaves(self, name: str) -> list[torch.Tensor]:
+        """The tensors an optimizer holds for parameter ``name``, one per group: the stacked leaves,
+        or a single member's own parameter (its own shape). A callback that changes parameters in
+        place by the optimizer's bookkeeping (its learning rate, its state) wants these."""
+        if self._single is not None:
+            return [self._own[name]]
+        return self._params[name]
+
     def param_groups(self) -> list[list[torch.Tensor]]:
         """The parameter leaves of each group, for one optimizer param group per group."""
-        return [[leaves[g] for leaves in self.params.values()] for g in range(len(self.group_sizes))]
+        if self._single is not None:
+            return [list(self._own.values())]
+        return [[leaves[g] for leaves in self._params.values()] for g in range(len(self.group_sizes))]
 
     def parameters(self) -> list[torch.Tensor]:
         return [p for group in self.param_groups() for p in group]
@@ -164,6 +206,8 @@ class StackedModel:
 
     def train(self, mode: bool = True) -> StackedModel:
         self.training = bool(mode)
+        if self._single is not None:
+            self._single.train(self.training)
         return self
 
     def eval(self) -> StackedModel:
@@ -178,11 +222,13 @@ class StackedModel:
         one batch (B, ...) that every member sees. Returns (M, B, ...); with ``capture``, also the
         outputs of those layer positions (indices into the opened ``nn.Sequential``), as a list."""
         M = self.members
-        if shared:
-            x = x.unsqueeze(0).expand(M, *x.shape)
-        if x.shape[0] != M:
+        if not shared and x.shape[0] != M:
             raise ValueError(f"StackedModel: x must have the {M} members along dimension 0, "
                              f"got {tuple(x.shape)}")
+        if self._single is not None:
+            return self._forward_single(x if shared else x[0], capture)
+        if shared:
+            x = x.unsqueeze(0).expand(M, *x.shape)
         captured = []
         for position, (prefix, module, kind) in enumerate(self.layers):
             x = getattr(self, "_" + kind)(x, prefix, module)
@@ -190,14 +236,27 @@ class StackedModel:
                 captured.append(x)
         return (x, captured) if capture else x
 
+    def _forward_single(self, x, capture):
+        """The one member's own layers on its (B, ...) batch, as fit runs them; outputs (1, B, ...)."""
+        captured = []
+        random = self._single_random and self.training and self.generators is not None
+        with member_rng(self.generators[0]) if random else contextlib.nullcontext():
+            for position, (_, module, kind) in enumerate(self.layers):
+                if kind == "flatten":
+                    self._flatten_dims(module, x.ndim + 1)  # what the stacked path refuses, refused
+                x = module(x)
+                if position in capture or position - len(self.layers) in capture:
+                    captured.append(x.unsqueeze(0))
+        x = x.unsqueeze(0)
+        return (x, captured) if capture else x
+
     def _linear(self, x, prefix, module):
-        weight = self._get(prefix, "weight")  # (M, out, in)
-        bias = self._get(prefix, "bias")
-        lead = x.shape[1:-1]
-        x3 = x.reshape(x.shape[0], -1, x.shape[-1])
-        out = (torch.bmm(x3, weight.transpose(1, 2)) if bias is None
-               else torch.baddbmm(bias.unsqueeze(1), x3, weight.transpose(1, 2)))
-        return out.view(x.shape[0], *lead, out.shape[-1])
+        leaves = self.params[f"{prefix}.weight" if prefix else "weight"]
+        wt = leaves[0].transpose(1, 2) if len(leaves) == 1 else torch.cat([w.transpose(1, 2) for w in leaves])
+        bias = self._get(prefix, "bias")  # wt: (M, in, out), contiguous
+        x3 = x if x.ndim == 3 else x.reshape(x.shape[0], -1, x.shape[-1])
+        out = torch.bmm(x3, wt) if bias is None else torch.baddbmm(bias.unsqueeze(1), x3, wt)
+        return out if x.ndim == 3 else out.view(*x.shape[:-1], out.shape[-1])
 
     @staticmethod
     def _side_by_side(x):
@@ -254,12 +313,18 @@ class StackedModel:
             mask[m].bernoulli_(keep, generator=None if self.generators is None else self.generators[m])
         return x * mask.div_(keep)
 
-    def _flatten(self, x, prefix, module):
-        start = module.start_dim + 1 if module.start_dim >= 0 else module.start_dim
-        end = module.end_dim + 1 if module.end_dim >= 0 else module.end_dim
+    @staticmethod
+    def _flatten_dims(module, ndim: int) -> tuple[int, int]:
+        """The dimensions of a stacked (M, B, ...) tensor of ``ndim`` dimensions that ``module``
+        (an nn.Flatten of the member's (B, ...) tensors) flattens."""
+        start = module.start_dim + 1 if module.start_dim >= 0 else ndim + module.start_dim
+        end = module.end_dim + 1 if module.end_dim >= 0 else ndim + module.end_dim
         if start <= 1:
             raise StackError("fit_many: a Flatten over the batch dimension cannot be stacked")
-        return x.flatten(start, end)
+        return start, end
+
+    def _flatten(self, x, prefix, module):
+        return x.flatten(*self._flatten_dims(module, x.ndim))
 
     def _elementwise(self, x, prefix, module):
         return module(x)

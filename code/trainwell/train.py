@@ -706,8 +706,10 @@ def _member_losses(loss, loss_fn, out: torch.Tensor, yb: torch.Tensor) -> torch.
         raise ValueError(f"fit_many: each member's outputs have shape {tuple(out.shape[1:])} but the targets "
                          f"have {tuple(yb.shape[1:])}; a regression loss would broadcast them to a wrong "
                          "value (give targets of the output's shape, e.g. y.unsqueeze(1))")
+    if M == 1 and loss_fn is not None:  # fit's own loss on the one member's outputs, node for node
+        return loss_fn(out.squeeze(0), yb.squeeze(0)).unsqueeze(0)
     if loss == "cross_entropy":
-        per = F.cross_entropy(out.reshape(-1, out.shape[-1]), yb.reshape(-1), reduction="none")
+        per = F.cross_entropy(out.reshape(-1, out.shape[-1]), yb.reshape(-1, *yb.shape[2:]), reduction="none")
         return per.view(M, -1).mean(1)
     if loss == "mse":
         return F.mse_loss(out, yb, reduction="none").reshape(M, -1).mean(1)
@@ -715,9 +717,16 @@ def _member_losses(loss, loss_fn, out: torch.Tensor, yb: torch.Tensor) -> torch.
 
 
 @torch.no_grad()
-def _evaluate_members(stacked, X, y, loss, loss_fn, batch_size: int = 4096) -> list[dict]:
-    """:func:`trainwell.metrics.evaluate` for every member at once: mean loss (and accuracy)."""
+def _evaluate_members(stacked, X, y, loss, loss_fn, batch_size: int | None = None) -> list[dict]:
+    """:func:`trainwell.metrics.evaluate` for every member at once: mean loss (and accuracy).
+
+    By default a CPU evaluates about 8,192 member-rows at a time (at least 256 rows, at most
+    evaluate's 4,096): M members' activations for 4,096 rows are M times larger, and on a CPU tensors
+    of tens of megabytes cost more to allocate and touch than to compute (measured: 8.8 ms against
+    5.6 ms for 10 Figure 1 networks on the 1,797 digits)."""
     M, N = stacked.members, X.shape[0]
+    if batch_size is None:
+        batch_size = min(4096, max(256, 8192 // M)) if X.device.type == "cpu" else 4096
     classify = not y.is_floating_point()
     sums = torch.float32 if X.device.type == "mps" else torch.float64  # as evaluate sums
     total = torch.zeros(M, dtype=sums, device=X.device)
@@ -953,6 +962,7 @@ def _many_loop(state: ManyState, stacked, data, dev, *, epochs, batch_size, loss
         started = time.perf_counter()
         stacked.train()
         order = torch.stack([torch.randperm(n, generator=g) for g in order_generators]).to(dev)
+        running = None if all(active) else torch.tensor(active, device=dev)  # changes between epochs only
         losses = []
         for start in range(0, last_start + 1, batch_size):
             idx = order[:, start:start + batch_size]
@@ -964,7 +974,7 @@ def _many_loop(state: ManyState, stacked, data, dev, *, epochs, batch_size, loss
                         batches.append(_transformed(transform, xb[m]))
                 xb = torch.stack(batches)
             member_loss = _member_losses(loss, loss_fn, stacked(xb), yb)
-            objective = torch.where(torch.tensor(active, device=dev), member_loss, 0.0)
+            objective = member_loss if running is None else torch.where(running, member_loss, 0.0)
             if penalty is not None:
                 objective = objective + penalty.many(stacked)
             opt.zero_grad(set_to_none=True)

@@ -78,11 +78,12 @@ def penalized_names(model, params="weights") -> list[str]:
 
 def _penalized_tensors(model, params="weights") -> list[tuple[str, torch.Tensor]]:
     """``(name, tensor)`` for every tensor that :func:`penalized_names` selects: the model's own
-    parameters, or, for a fit_many :class:`~trainwell.stacked.StackedModel`, every group's stacked
-    leaf of them (the tensors an optimizer holds and a callback changes in place)."""
+    parameters, or, for a fit_many :class:`~trainwell.stacked.StackedModel`, the tensors its
+    optimizer holds for them (:meth:`~trainwell.stacked.StackedModel.leaves`), which a callback
+    changes in place."""
     names = penalized_names(model, params)
     if isinstance(model, StackedModel):
-        return [(n, leaf) for n in names for leaf in model.params[n]]
+        return [(n, leaf) for n in names for leaf in model.leaves(n)]
     own = dict(model.named_parameters())
     return [(n, own[n]) for n in names]
 
