@@ -20,8 +20,9 @@ in the forward pass. Every elementwise optimizer then acts as M independent opti
 
 A single member is not stacked at all: its own module runs, on its own parameters, with its random
 layers drawing from its stream, which is what :func:`~trainwell.train.fit` computes, kernel for kernel.
-Batched kernels and the view of every parameter as a stack of one would add about a tenth to a
-small network's step for nothing; ``params``, ``param`` and ``buffers`` still show (1, ...) views.
+Batched kernels and the view of every parameter as a stack of one would add a quarter to a small
+network's step for nothing (measured: 0.30 against 0.24 ms forward and backward for the Figure 1
+network on digits); ``params``, ``param`` and ``buffers`` still show (1, ...) views of it.
 """
 from __future__ import annotations
 
@@ -124,7 +125,7 @@ class StackedModel:
         self.generators = list(generators) if generators is not None else None
         if self.generators is not None and len(self.generators) != self.members:
             raise ValueError(f"StackedModel: {len(self.generators)} generators for {self.members} members")
-        self.template = models[0]  # a single member's own module runs and trains in place
+        self.template = models[0]  # for a single member, the module that runs and is trained
         self.layers = [(name, module, _kind(module, name)) for name, module in _leaves(models[0])]
         names = [n for n, _ in models[0].named_parameters()]
         buffers = [n for n, _ in models[0].named_buffers()]
