@@ -40,6 +40,7 @@ test: setup browser
 
 execute: setup
 	$(PY) tools/execute_notebooks.py
+	$(PY) tools/check_ledger.py
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

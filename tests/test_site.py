@@ -35,7 +35,8 @@ _WITH_MATH_AND_WIDGET = {"book/using/using_this_book.html"}
 PAGES = ([("index.html", False, False), ("book/intro.html", False, False),
           ("book/regularization/index.html", True, False), ("book/dropout/index.html", False, False),
           ("book/batchnorm/index.html", False, False), ("book/optimization/index.html", False, False),
-          ("book/together/index.html", False, False), ("book/appendix/benchmarks.html", True, False),
+          ("book/together/index.html", False, False), ("book/appendix/checks.html", False, False),
+          ("book/appendix/benchmarks.html", True, False),
           ("book/appendix/glossary.html", True, False), ("book/appendix/bibliography.html", False, False)]
          + [(page, page != "book/batchnorm/figure1.html", page in _WITH_MATH_AND_WIDGET)
             for page in _NOTEBOOKS])

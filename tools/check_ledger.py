@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Write the appendix that lists every ``[check]`` line of the book, section by section.
+
+    python tools/check_ledger.py            (reads _toc.yml and the stored notebooks, writes the page)
+    python tools/check_ledger.py --check    (exit 1, naming the difference, if the page is stale)
+
+The lines come from the stored outputs of the notebooks, in the order of the table of contents, and
+are the ones nbval compares: a claim, its verdict, and for an equality (``tw.check``) the tolerance it
+was held to. The measured numbers (differences, accuracies) are left out, since they vary in their
+last digits between machines; the page would otherwise change with every re-execution.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "book" / "appendix" / "checks.md"
+LABEL = "appendix-checks"
+LINE = re.compile(r"^\[check\] (?P<claim>.*): (?P<verdict>PASS|FAIL)(?: \((?P<detail>.*)\))?$")
+TOLERANCE = re.compile(r"^max \|diff\| = [^,]+, (?P<tol>.*)$")
+EXERCISE = re.compile(r"^\[check\] .*: not attempted yet \(replace None with your answer\)$")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|$#~{}])")
+
+HEADER = f"""({LABEL})=
+# Every check in the book
+
+Each section ends its derivations and experiments with cells that compute both sides of a claim and
+print a `[check]` line: `tw.check` for an equality, held to the stated tolerance, and `tw.check_true`
+for a condition on measured numbers ({{ref}}`using-this-book`). This page lists all of them, part by
+part and section by section, as the stored pages print them; the measured differences and numbers
+are on the pages themselves. It is generated from the notebooks by `tools/check_ledger.py`, and a
+test fails when it no longer matches them, so it is as current as the pages. Every line printed PASS
+when its page was last executed (a FAIL would fail the tests).
+"""
+
+
+def toc_parts(root: Path = ROOT) -> list[tuple[str, list[Path]]]:
+    """(caption, notebooks in reading order) for every part of ``_toc.yml`` that has notebooks."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    parts = []
+    for part in toc["parts"]:
+        files = []
+        for chapter in part.get("chapters", []):
+            files += [chapter["file"]] + [s["file"] for s in chapter.get("sections", [])]
+        notebooks = [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
+        if notebooks:
+            parts.append((part["caption"], notebooks))
+    return parts
+
+
+def part_title(caption: str, root: Path = ROOT) -> str:
+    """``Part I: Regularization`` from the caption and the part's overview page."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    part = next(p for p in toc["parts"] if p["caption"] == caption)
+    index = root / f"{part['chapters'][0]['file']}.md"
+    if not index.exists():
+        return caption
+    heading = next(line[2:].strip() for line in index.read_text().splitlines() if line.startswith("# "))
+    return f"{caption}: {heading}"
+
+
+def notebook_label(nb) -> tuple[str, str]:
+    """The section's label and title: the ``(label)=`` line that opens its first cell, and the
+    ``# title`` line after it."""
+    first = nb.cells[0].source.lstrip()
+    match = re.match(r"\((?P<label>[^)]+)\)=\s*\n# (?P<title>[^\n]+)", first)
+    if not match:
+        raise ValueError("the first cell does not open with a (label)= line and a # title")
+    return match["label"], match["title"].strip()
+
+
+def check_lines(nb) -> list[str]:
+    """The ``[check]`` lines of a notebook's stored outputs, in order, without the exercises' checking
+    cells, which are stored unanswered ("not attempted yet") and check the reader, not the book."""
+    lines = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                lines += [ln for ln in output.get("text", "").splitlines()
+                          if ln.startswith("[check]") and not EXERCISE.match(ln)]
+    return lines
+
+
+def entry(line: str) -> tuple[str, str, str | None]:
+    """(claim, verdict, tolerance or None) of one ``[check]`` line."""
+    match = LINE.match(line)
+    if not match:
+        raise ValueError(f"not a [check] line of tw.check or tw.check_true: {line!r}")
+    tolerance = TOLERANCE.match(match["detail"] or "")
+    return match["claim"], match["verdict"], tolerance["tol"] if tolerance else None
+
+
+def escaped(text: str) -> str:
+    """``text`` shown literally in MyST Markdown (no emphasis, links, math or roles)."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def ledger(root: Path = ROOT) -> tuple[str, dict[str, int]]:
+    """The page's text and the number of checks per part caption."""
+    out, counts = [HEADER], {}
+    for caption, notebooks in toc_parts(root):
+        sections = []
+        for path in notebooks:
+            nb = nbformat.read(path, as_version=4)
+            entries = [entry(line) for line in check_lines(nb)]
+            if entries:
+                sections.append((*notebook_label(nb), entries))
+        counts[caption] = sum(len(e) for _, _, e in sections)
+        if not sections:
+            continue
+        out.append(f"## {part_title(caption, root)} ({counts[caption]} checks)\n")
+        for label, title, entries in sections:  # a link in the heading, so the page's contents show titles
+            out.append(f"### [{escaped(title)}]({label}) ({len(entries)})\n")
+            for claim, verdict, tol in entries:
+                shown = escaped(claim) + (f" ({escaped(tol)})" if tol else "")
+                out.append(f"1. {shown}" + ("" if verdict == "PASS" else " **FAIL**"))
+            out.append("")
+    return "\n".join(out).rstrip() + "\n", counts
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only compare with the stored page")
+    args = parser.parse_args(argv)
+    text, counts = ledger()
+    if args.check:
+        if not PAGE.exists() or PAGE.read_text() != text:
+            print(f"{PAGE.relative_to(ROOT)} is stale: run python tools/check_ledger.py")
+            return 1
+        print(f"{PAGE.relative_to(ROOT)} is current")
+        return 0
+    PAGE.write_text(text)
+    print(f"{sum(counts.values())} checks in {len(counts)} parts written to {PAGE.relative_to(ROOT)}: "
+          + ", ".join(f"{c} {n}" for c, n in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
