@@ -116,7 +116,7 @@ def test_ablation_gives_every_arm_rate_and_seed(small):
     assert arms["baseline"]["techniques"] == ("batch_norm",)
     assert arms["full - dropout"] is arms["baseline + adam"]  # one configuration, trained once
     for arm in arms.values():
-        for key in ("val_acc", "test_acc", "epochs"):
+        for key in ("train_acc", "val_acc", "test_acc", "epochs"):
             assert arm[key].shape == (3, 2), key
         assert ((arm["val_acc"] >= 0) & (arm["val_acc"] <= 1)).all()
         assert (arm["epochs"] == 2).all() and arm["seconds"] > 0

@@ -274,14 +274,15 @@ def ablation(data, *, techniques: Sequence[str] = TECHNIQUES, always_on: Sequenc
     :func:`recipe_run` of len(lr_factors) × len(seeds) members; an arm that two names describe (with
     one technique) is trained once. The learning rates are ``lr_factors`` times the base rate of the
     arm's optimizer (``adam_lr`` or ``sgd_lr``), so that one grid serves Adam and SGD; the default
-    (1, 3, 10) brackets the best rates of short runs, which are higher than the optimizers' usual
-    defaults. ``settings`` are :func:`recipe`'s other keywords, the same for every arm; ``progress``
-    prints each arm's seconds.
+    (1, 3, 10) reaches above the optimizers' usual defaults, as short runs want, but an arm may still
+    do best at its top (check ``val_acc`` before calling a rate tuned). ``settings`` are
+    :func:`recipe`'s other keywords, the same for every arm; ``progress`` prints each arm's seconds.
 
     Returns ``{"techniques", "always_on", "seeds", "lr_factors", "settings", "seconds", "arms"}``;
-    ``arms[name]`` holds ``"techniques"``, ``"lrs"`` (the actual rates), ``"val_acc"`` and
-    ``"test_acc"`` (arrays of shape (lr_factors, seeds), each the accuracy of the network training
-    ended with: the restored one under early stopping), ``"epochs"`` (epochs trained) and
+    ``arms[name]`` holds ``"techniques"``, ``"lrs"`` (the actual rates), ``"train_acc"`` (on the
+    unaugmented training images), ``"val_acc"`` and ``"test_acc"`` (arrays of shape (lr_factors,
+    seeds), each the accuracy of the network training ended with: the restored one under early
+    stopping), ``"epochs"`` (epochs trained) and
     ``"seconds"``. Choose learning rates on ``val_acc`` and report ``test_acc``
     (:func:`ablation_effects` does), so that the choice does not bias the number reported.
     """
@@ -312,6 +313,7 @@ def ablation(data, *, techniques: Sequence[str] = TECHNIQUES, always_on: Sequenc
             steps_per_epoch = math.ceil(len(data.y_train) / parts["fit"]["batch_size"])
             runs = recipe_run(data, techniques=on, seeds=seeds, lrs=lrs, epochs=epochs, **settings)
             done[on] = {"techniques": _ordered(on), "lrs": lrs,
+                        "train_acc": _accuracies(runs, data.X_train, data.y_train, len(seeds)),
                         "val_acc": _accuracies(runs, data.X_val, data.y_val, len(seeds)),
                         "test_acc": _accuracies(runs, data.X_test, data.y_test, len(seeds)),
                         "epochs": np.array([len(h.step_loss) / steps_per_epoch for h in runs.histories])

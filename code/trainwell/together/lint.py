@@ -22,15 +22,16 @@ is run and nothing is changed. The checks, by code (:data:`LINT_CODES`):
   mode (section `dropout-practice`);
 * ``small-batch-bn``: batch norm on batches of fewer than 16 examples, where training and eval mode
   behave like two different networks (section `bn-beyond`); ``bn-batch-of-one``: a last mini-batch
-  of one example per epoch;
+  of one example per epoch, on which PyTorch's BatchNorm1d raises an error one epoch in;
 * ``dropout-before-bn``: a dropout layer feeding a batch-norm layer (directly or through linear
   layers), the variance shift of Li, Chen, Hu & Yang 2019 (section `dropout-practice`);
 * ``early-stop-no-restore``: early stopping that keeps the last parameters instead of the best ones
   (section `reg-early-stopping`).
 
-The layer order that the dropout checks read is the order in which the modules are registered,
-which is the order of execution in an ``nn.Sequential`` (nested ones included) and usually, but not
-necessarily, in a hand-written ``forward``.
+The dropout checks read layer order only inside ``nn.Sequential`` containers (nested ones included),
+whose order is their order of execution; in a module with a hand-written ``forward`` they see no
+order and find nothing, and ``dropout-before-bn`` follows a dropout only through linear maps
+(weighted layers, pooling, reshaping): a dropout, then an activation, then batch norm is not reported.
 """
 from __future__ import annotations
 
@@ -261,8 +262,8 @@ def _check_nadam_momentum_decay(optimizer) -> list[LintWarning]:
         "nadam-momentum-decay-zero",
         f"{_owner(optimizer)} has momentum_decay=0 (param group{'s' * (len(groups) > 1)} "
         f"{', '.join(map(str, groups))}): its momentum μ_t = β₁(1 − ½·0.96^(t·ψ)) is then the constant "
-        f"β₁/2 = {beta1 / 2:g}, not β₁ = {beta1:g}; keep the default momentum_decay=4e-3, or use Adam "
-        "for a constant β₁.",
+        f"β₁/2 = {beta1 / 2:g}, not β₁ = {beta1:g}. The default momentum_decay=4e-3 starts at β₁/2 too "
+        "and approaches β₁ only over thousands of steps; for a constant β₁ use Adam.",
         tuple(f"param_groups[{i}]" for i in groups))]
 
 
@@ -320,7 +321,8 @@ def _check_train_mode(model) -> list[LintWarning]:
     return [LintWarning(
         "train-mode-eval",
         f"the model is to be evaluated but {shown} {'is' if len(layers) == 1 else 'are'} in training mode "
-        "(random masks, batch statistics), so its scores are lower and change from pass to pass; call "
+        "(dropout draws new masks on every pass; batch norm normalizes by the evaluated batch and "
+        "overwrites its running statistics with it), so its scores are not the trained network's; call "
         "model.eval() first, or evaluate inside `with tw.eval_mode(model):`.",
         tuple(names))]
 
@@ -352,8 +354,9 @@ def _check_batch_size(model, n_train, batch_size, drop_last) -> list[LintWarning
         found.append(LintWarning(
             "bn-batch-of-one",
             f"with {n_train} training examples and batch_size={batch_size}, the last mini-batch of every "
-            f"epoch holds one example, whose batch statistics are the example itself (no variance); "
-            "pass drop_last=True or choose another batch size.",
+            "epoch holds one example: a BatchNorm1d on (N, C) has one value per channel there, no "
+            "variance, and PyTorch raises an error one epoch into training; a BatchNorm2d normalizes it "
+            "by the statistics of a single image. Pass drop_last=True or choose another batch size.",
             tuple(bns)))
     return found
 
