@@ -40,8 +40,9 @@ when its page was last executed (a FAIL would fail the tests).
 """
 
 
-def toc_parts(root: Path = ROOT) -> list[tuple[str, list[Path]]]:
-    """(caption, notebooks in reading order) for every part of ``_toc.yml`` that has notebooks."""
+def toc_parts(root: Path = ROOT) -> list[tuple[str, str, list[Path]]]:
+    """(caption, title, notebooks in reading order) for every part of ``_toc.yml`` that has notebooks;
+    the title is ``Part I: Regularization``, the caption and the heading of the part's overview page."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     parts = []
     for part in toc["parts"]:
@@ -49,20 +50,15 @@ def toc_parts(root: Path = ROOT) -> list[tuple[str, list[Path]]]:
         for chapter in part.get("chapters", []):
             files += [chapter["file"]] + [s["file"] for s in chapter.get("sections", [])]
         notebooks = [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
-        if notebooks:
-            parts.append((part["caption"], notebooks))
+        if not notebooks:
+            continue
+        title = part["caption"]
+        index = root / f"{files[0]}.md"
+        if index.exists():
+            heading = next(ln[2:].strip() for ln in index.read_text().splitlines() if ln.startswith("# "))
+            title = f"{title}: {heading}"
+        parts.append((part["caption"], title, notebooks))
     return parts
-
-
-def part_title(caption: str, root: Path = ROOT) -> str:
-    """``Part I: Regularization`` from the caption and the part's overview page."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    part = next(p for p in toc["parts"] if p["caption"] == caption)
-    index = root / f"{part['chapters'][0]['file']}.md"
-    if not index.exists():
-        return caption
-    heading = next(line[2:].strip() for line in index.read_text().splitlines() if line.startswith("# "))
-    return f"{caption}: {heading}"
 
 
 def notebook_label(nb) -> tuple[str, str]:
@@ -104,7 +100,7 @@ def escaped(text: str) -> str:
 def ledger(root: Path = ROOT) -> tuple[str, dict[str, int]]:
     """The page's text and the number of checks per part caption."""
     out, counts = [HEADER], {}
-    for caption, notebooks in toc_parts(root):
+    for caption, title, notebooks in toc_parts(root):
         sections = []
         for path in notebooks:
             nb = nbformat.read(path, as_version=4)
@@ -114,7 +110,7 @@ def ledger(root: Path = ROOT) -> tuple[str, dict[str, int]]:
         counts[caption] = sum(len(e) for _, _, e in sections)
         if not sections:
             continue
-        out.append(f"## {part_title(caption, root)} ({counts[caption]} checks)\n")
+        out.append(f"## {title} ({counts[caption]} checks)\n")
         for label, title, entries in sections:  # a link in the heading, so the page's contents show titles
             out.append(f"### [{escaped(title)}]({label}) ({len(entries)})\n")
             for claim, verdict, tol in entries:

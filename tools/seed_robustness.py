@@ -24,6 +24,7 @@ from pathlib import Path
 
 import execute_notebooks  # the same kernel set-up as `make execute`
 import nbformat
+from check_ledger import check_lines  # the [check] lines of a notebook's outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,12 +54,7 @@ def run(path: Path, seeds: int, out_dir: Path, timeout: int) -> list[str]:
     except ValueError:  # a notebook outside the book
         out = out_dir / path.name
     execute_notebooks.write(nb, out)
-    lines = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream":
-                lines += [line for line in output["text"].splitlines() if line.startswith("[check]")]
-    return lines
+    return check_lines(nb)
 
 
 def main(argv: list[str]) -> int:

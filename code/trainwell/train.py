@@ -706,7 +706,7 @@ def _member_losses(loss, loss_fn, out: torch.Tensor, yb: torch.Tensor) -> torch.
         raise ValueError(f"fit_many: each member's outputs have shape {tuple(out.shape[1:])} but the targets "
                          f"have {tuple(yb.shape[1:])}; a regression loss would broadcast them to a wrong "
                          "value (give targets of the output's shape, e.g. y.unsqueeze(1))")
-    if M == 1 and loss_fn is not None:  # fit's own loss on the one member's outputs, node for node
+    if M == 1:  # fit's own loss on the one member's outputs, node for node
         return loss_fn(out.squeeze(0), yb.squeeze(0)).unsqueeze(0)
     if loss == "cross_entropy":
         per = F.cross_entropy(out.reshape(-1, out.shape[-1]), yb.reshape(-1, *yb.shape[2:]), reduction="none")

@@ -192,6 +192,9 @@ def test_effects_use_the_reference_rate_when_fixed_and_each_arms_own_when_retune
     assert loo["fixed_verdict"] == "helps"
     assert loo["retuned_mean"] == pytest.approx(0.0) and loo["retuned_factor"] == 1.0
     assert loo["retuned_verdict"] == "unclear" and loo["changed"] and loo["why"] == "verdict helps -> unclear"
+    # at the fixed rate the differences are 0.20, 0.20, 0.20: paired, no spread; unpaired, both arms' spread
+    assert loo["fixed_sd_paired"] == pytest.approx(0.0, abs=1e-12)
+    assert loo["fixed_sd_unpaired"] == pytest.approx(np.sqrt(2) * 0.01)
     # add-one-in: both arms best at 3.0; the differences are 0, +0.01, -0.01
     assert aoi["fixed_mean"] == pytest.approx(0.0) == pytest.approx(aoi["retuned_mean"])
     assert aoi["fixed_low"] < 0 < aoi["fixed_high"] and not aoi["changed"] and aoi["why"] == ""

@@ -425,7 +425,9 @@ def ablation_effects(result: dict, *, confidence: float = 0.95, n_resamples: int
     the test split.
 
     Each row: ``technique``, ``kind``, ``fixed_mean``, ``fixed_low``, ``fixed_high``,
-    ``retuned_mean``, ``retuned_low``, ``retuned_high``, the factors used (``reference_factor``,
+    ``retuned_mean``, ``retuned_low``, ``retuned_high``, the standard deviation of the fixed-rate
+    differences as paired (``fixed_sd_paired``) and as it would be for unpaired seeds
+    (``fixed_sd_unpaired``, the two arms' variances added), the factors used (``reference_factor``,
     ``retuned_factor``), the verdicts (``"helps"``, ``"hurts"`` when the interval excludes 0, else
     ``"unclear"``), and ``changed``: True when retuning changes the conclusion, that is the
     verdicts differ or the mean changes sign; ``why`` says which. ``pandas.DataFrame(rows)`` is a
@@ -450,8 +452,11 @@ def ablation_effects(result: dict, *, confidence: float = 0.95, n_resamples: int
             flipped = fixed["mean"] * retuned["mean"] < 0
             why = ("verdict " + " -> ".join(verdicts) if verdicts[0] != verdicts[1] else
                    "sign of the mean flips" if flipped else "")
+            a, b = test[with_t][ref], test[without_t][ref]
             rows.append({"technique": t, "kind": kind,
                          "fixed_mean": fixed["mean"], "fixed_low": fixed["low"], "fixed_high": fixed["high"],
+                         "fixed_sd_paired": float(np.std(a - b, ddof=1)),
+                         "fixed_sd_unpaired": float(np.sqrt(np.var(a, ddof=1) + np.var(b, ddof=1))),
                          "retuned_mean": retuned["mean"], "retuned_low": retuned["low"],
                          "retuned_high": retuned["high"], "reference_factor": factors[ref],
                          "retuned_factor": factors[best[other]], "fixed_verdict": verdicts[0],
