@@ -234,7 +234,12 @@ def test_add_param_group_midway_fills_in_the_defaults(name):
     added = ours.param_groups[1]
     assert all(added[k] == theirs.param_groups[1][k] for k in added if k != "params")
     _run(ours, ours_params, data, 40)
-    _run(theirs, their_params, data, 40)
+    try:
+        _run(theirs, their_params, data, 40)
+    except KeyError as error:  # torch 2.11 fills Adagrad's state in its constructor only; 2.13 lazily
+        assert name == "Adagrad" and str(error) == "'sum'", error
+        pytest.skip(f"torch {torch.__version__}'s Adagrad cannot step on a group added after its "
+                    "construction (KeyError 'sum'); ours can, as torch 2.13's")
     assert _max_difference(ours, theirs, ours_params, their_params) <= TOL64
 
 
