@@ -4,6 +4,9 @@
 #   make execute  re-execute every notebook in place (authors, after changing one)
 #   make bench    run the speed benchmarks (not part of the tests)
 #   make lock     re-pin requirements-lock.txt from a fresh resolution of requirements.txt
+#   make lab      set up, then start JupyterLab on the book's notebooks
+#   make compat   an environment like Colab's (compat/colab/: torch 2.11, IPython 7.34, ipywidgets
+#                 7.7.1, ...) in .venv-compat, then the unit tests and every notebook's checks in it
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,7 +16,10 @@ PY := $(VENV)/bin/python
 PIP_EXTRA ?=
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: setup book test execute bench lock browser clean
+COMPAT_VENV ?= .venv-compat
+CPY := $(COMPAT_VENV)/bin/python
+
+.PHONY: setup book test execute bench lock browser clean lab compat
 
 setup: $(VENV)/.installed vendor/widgets/.complete
 
@@ -50,6 +56,25 @@ lock:
 	/tmp/trainwell-lock/bin/pip install --quiet --upgrade "pip>=24"
 	/tmp/trainwell-lock/bin/pip install --quiet $(PIP_EXTRA) -r requirements.txt "torch==2.13.0+cpu"
 	{ sed -n 1,2p requirements-lock.txt; /tmp/trainwell-lock/bin/pip freeze --exclude-editable | grep -v "^-e "; } > requirements-lock.tmp && mv requirements-lock.tmp requirements-lock.txt
+
+lab: setup
+	$(VENV)/bin/jupyter lab book/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+# Colab's versions of everything the package and its tests use, pinned from Colab's published freeze
+# (downloads torch 2.11 with its CUDA libraries from PyPI, a few GB). Python is this machine's: Colab's
+# 3.13 cannot be installed here. Not part of `make test`.
+$(COMPAT_VENV)/.installed: compat/colab/pip-freeze.txt pyproject.toml tools/colab_constraints.py
+	test -x $(CPY) || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(CPY) -m pip install --quiet --upgrade "pip>=24"
+	$(CPY) tools/colab_constraints.py constraints $(COMPAT_VENV)/colab-constraints.txt
+	$(CPY) -m pip install --quiet -e . pytest nbval ruff nbformat nbclient ipykernel pyyaml \
+	  -c $(COMPAT_VENV)/colab-constraints.txt
+	touch $@
+
+compat: $(COMPAT_VENV)/.installed
+	$(CPY) -m pip list 2>/dev/null | grep -iE "^(torch|numpy|scipy|matplotlib|scikit-learn|mlxtend|ipython|ipywidgets|traitlets|ipykernel) "
+	$(CPY) -m pytest tests -m "not site and not reader_env" -p no:cacheprovider
+	$(CPY) tools/seed_robustness.py --as-stored book/*/*.ipynb --output-dir _build/compat
 
 clean:
 	rm -rf _build

@@ -54,3 +54,22 @@ def test_the_source_check_can_fail():
     assert "125-character line" in found[2] and "97-character line" in found[3]
     assert not problems([{"source": ["y = " + "1 + " * 23 + "1"]}])  # 97 characters fit when shown
     assert not problems([{"source": ["var = v + m**2  # the formula (do-shift)"]}])
+
+
+def test_every_notebook_installs_this_release_on_colab():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import release
+
+    assert not release.problems()
+    # IPython expands {RELEASE} in the %pip line to the tag the package's version names.
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    lines = [line.strip() for line in code_cells(NOTEBOOKS[0])[0]["source"]]
+    exec(next(line for line in lines if line.startswith("RELEASE = ")), shell.user_ns)
+    pip_line = next(line for line in lines if line.startswith("%pip install"))
+    version = release.package_versions()["pyproject.toml"]
+    assert shell.var_expand(pip_line) == (
+        f'%pip install -q "trainwell @ {release.REPOSITORY}@v{version}"')

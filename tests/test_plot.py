@@ -40,14 +40,13 @@ def test_images_and_signals():
     plt.close("all")
 
 
-def test_image_browser_links_slider_and_pages():
-    import ipywidgets as W
-
+def test_image_browser_links_slider_and_pages(switcher_pages):
     box = tw.widgets.image_browser(np.random.rand(3, 64), [0, 1, 2], shape=(8, 8), scale=2)
-    slider, stack = box.children
-    assert isinstance(stack, W.Stack) and len(stack.children) == 3 and slider.max == 2
-    png = stack.children[0].children[0].value
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    slider, pages = box.children
+    shown = switcher_pages(pages, [slider])
+    assert len(shown) == 3 and slider.max == 2
+    assert all(page.children[0].value[:8] == b"\x89PNG\r\n\x1a\n" for page in shown)
+    assert [page.children[1].value for page in shown] == [f"<b>label: {i}</b>" for i in range(3)]
     with pytest.raises(ValueError, match="3 images but 2 labels"):
         tw.widgets.image_browser(np.random.rand(3, 64), [0, 1], shape=(8, 8))
     with pytest.raises(ValueError, match="as shape=\\(7, 7\\)"):

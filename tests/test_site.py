@@ -33,6 +33,7 @@ _NOTEBOOKS = sorted(p.relative_to(ROOT).with_suffix(".html").as_posix()
                     for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 _WITH_MATH_AND_WIDGET = {"book/using/using_this_book.html"}
 PAGES = ([("index.html", False, False), ("book/intro.html", False, False),
+          ("book/using/install.html", False, False),
           ("book/regularization/index.html", True, False), ("book/dropout/index.html", False, False),
           ("book/batchnorm/index.html", False, False), ("book/optimization/index.html", False, False),
           ("book/together/index.html", False, False), ("book/appendix/checks.html", False, False),

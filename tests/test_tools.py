@@ -33,3 +33,20 @@ def test_seed_robustness_exits_1_when_a_claim_fails(tmp_path, capsys):
     nb = _notebook(tmp_path / "probe.ipynb", 3)
     assert seed_robustness.main([str(nb), "--seeds", "5", "--output-dir", str(tmp_path / "out")]) == 1
     assert "0 PASS, 1 FAIL with 5 seeds" in capsys.readouterr().out
+
+
+def test_as_stored_names_every_stored_verdict_the_run_does_not_reproduce(tmp_path, capsys):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('import trainwell as tw\ntw.check_true("one is one", 1 == 1)\n'
+                                     'tw.check_true("two is three", 2 == 3)')
+    stored = ["[check] one is one: PASS", "[check] two is three: PASS", "[check] gone: PASS"]
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(stored) + "\n")]
+    nb.cells = [cell]
+    path = tmp_path / "stored.ipynb"
+    nbformat.write(nb, path)
+    assert seed_robustness.main([str(path), "--as-stored", "--output-dir", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr().out
+    assert "1 PASS, 1 FAIL with the stored seeds" in out
+    assert "2 stored verdicts not reproduced" in out
+    assert "stored.ipynb: PASS -> FAIL: two is three" in out and "stored.ipynb: missing: gone" in out
+    assert "one is one" not in out.split("not reproduced")[1]

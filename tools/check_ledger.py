@@ -54,7 +54,7 @@ def toc_parts(root: Path = ROOT) -> list[tuple[str, str, list[Path]]]:
             continue
         title = part["caption"]
         index = root / f"{files[0]}.md"
-        if index.exists():
+        if index.name == "index.md" and index.exists():  # a part's overview page names the part
             heading = next(ln[2:].strip() for ln in index.read_text().splitlines() if ln.startswith("# "))
             title = f"{title}: {heading}"
         parts.append((part["caption"], title, notebooks))

@@ -45,7 +45,7 @@ from .size_table import size, sizes
 from .together import exercises as _together_exercises  # noqa: F401  (Part V's key)
 from .together import lint
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "batchnorm", "check", "check_true", "checks", "config", "data", "device",

@@ -2,7 +2,8 @@
 
 Widgets here are linked in the browser (``jslink``), not through Python callbacks, so they keep
 working on the static website, where no kernel runs. Each interactive figure in the book also has
-a static counterpart.
+a static counterpart. Colab ships ipywidgets 7, which has no ``Stack``: there :func:`switcher`
+swaps the pictures from Python instead (Colab always runs a kernel).
 """
 from __future__ import annotations
 
@@ -44,7 +45,46 @@ def image_browser(X, labels: Sequence, *, shape: tuple[int, int], scale: int = 1
 
     pages = [W.VBox([W.Image(value=_png(x.reshape(shape), scale, cmap), format="png"),
                      W.HTML(f"<b>label: {label}</b>")]) for x, label in zip(X, labels, strict=True)]
-    stack = W.Stack(pages, selected_index=0)
     slider = W.IntSlider(value=0, min=0, max=len(pages) - 1, description="example")
-    W.jslink((slider, "value"), (stack, "selected_index"))
-    return W.VBox([slider, stack])
+    return W.VBox([slider, switcher(pages, [slider])])
+
+
+def _position(slider) -> str:
+    """The trait that holds a slider's position: ``index`` for a selection slider, else ``value``."""
+    return "index" if hasattr(slider, "options") else "value"
+
+
+def _chosen(pages, sliders):
+    for slider in sliders:
+        pages = pages[getattr(slider, _position(slider))]
+    return pages
+
+
+def switcher(pages, sliders):
+    """Show one of ``pages``, chosen by the positions of ``sliders``.
+
+    ``pages`` is nested one level per slider: ``pages[i]`` for one slider, ``pages[i][j]`` for two,
+    the innermost items widgets. With ipywidgets 8 the pages sit in ``Stack`` widgets whose
+    ``selected_index`` follows each slider in the browser (``jslink``), so the figure works on the
+    static website, where no kernel runs. ipywidgets 7 (Colab's) has no ``Stack``: a ``Box`` then
+    shows the chosen page and a Python callback swaps it when a slider moves.
+    """
+    import ipywidgets as W
+
+    if hasattr(W, "Stack"):
+        def stack(level, depth):
+            if depth == len(sliders):
+                return level
+            pages_here = W.Stack([stack(page, depth + 1) for page in level], selected_index=0)
+            W.jslink((sliders[depth], _position(sliders[depth])), (pages_here, "selected_index"))
+            return pages_here
+
+        return stack(pages, 0)
+    box = W.Box([_chosen(pages, sliders)])
+
+    def show_chosen(_change):
+        box.children = (_chosen(pages, sliders),)
+
+    for slider in sliders:
+        slider.observe(show_chosen, names=_position(slider))
+    return box

@@ -39,10 +39,11 @@ def test_draw_paths_draws_every_path_and_the_minimum():
     plt.close(fig)
 
 
-def test_explorer_links_one_picture_per_setting():
+def test_explorer_links_one_picture_per_setting(switcher_pages):
     widget = explorer.explorer(opt.Quadratic([[1.0, 0.0], [0.0, 4.0]]), [1.0, 1.0], 5, lrs=[0.1, 0.2],
                                momenta=[0.0, 0.5, 0.9])
-    sliders, stack = widget.children
-    assert len(stack.children) == 2 and all(len(page.children) == 3 for page in stack.children)
+    sliders, pages = widget.children
+    shown = switcher_pages(pages, sliders.children)
+    assert len(shown) == 6 and len({picture.value for picture in shown}) == 6
     with pytest.raises(ValueError, match="momenta must be a non-empty list"):
         explorer.explorer(opt.Rosenbrock(), [0.0, 0.0], 5, lrs=[0.1], momenta=[1.0])

@@ -63,14 +63,6 @@ both = pytest.mark.parametrize("module", list(MODULES))
 problems = pytest.mark.parametrize("problem", list(PROBLEMS))
 
 
-@pytest.fixture
-def float64_default():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
 # Settings are chosen where the dynamics do not amplify rounding, and each equality test checks that first
 # (_insensitive). Some settings do amplify it: Adam with β₂ = 0.9 and lr = 1e-2 ends in a cycle around the
 # minimum where m/√v is 0/0-like; RMSprop with α = 0.9 and AdaDelta with ρ = 0.9 (ε = 1e-4 to 1e-6) or

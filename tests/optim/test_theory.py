@@ -200,14 +200,6 @@ def test_the_ema_simulation_is_reproducible_from_its_seed():
     assert torch.equal(a.simulated, b.simulated) and not torch.equal(a.simulated, c.simulated)
 
 
-@pytest.fixture
-def float64_default():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
 @pytest.mark.parametrize("module", [optim, torch.optim], ids=["trainwell", "torch"])
 @pytest.mark.parametrize("psi", [4e-3, 0.0, 0.1])
 def test_nadam_momentum_product_is_the_optimizers_state(module, psi, float64_default):

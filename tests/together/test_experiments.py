@@ -74,14 +74,6 @@ def test_weight_decay_shrinks_the_weights_only(small):
 
 # ---- recipe_run: a member is its separate fit ----------------------------------------------------
 
-@pytest.fixture
-def float64_default():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
 def test_recipe_run_member_is_its_separate_fit(float64_default):
     # In float64: in float32 the stacked and the separate products round differently, and over 8 epochs
     # of Adam at 0.1 that reaches 4e-6 on some torch versions (2.11), however right both runs are.

@@ -104,6 +104,8 @@ def explorer(function: Objective, start, steps: int, *, lrs: Sequence[float], mo
         raise ValueError(f"momenta must be a non-empty list of numbers in [0, 1), got {momenta!r}")
     import ipywidgets as W
 
+    from ..widgets import switcher
+
     pages = []
     for lr in lrs:
         images = []
@@ -116,11 +118,7 @@ def explorer(function: Objective, start, steps: int, *, lrs: Sequence[float], mo
                    else f"f = {float(function.value(torch.as_tensor(path[-1:]))[0]):.3g}")
             title = f"η = {lr:g}, γ = {momentum:g}: {end} after {steps} steps"
             images.append(W.Image(value=_render(function, shown, box, title), format="png"))
-        pages.append(W.Stack(images, selected_index=0))
-    by_lr = W.Stack(pages, selected_index=0)
+        pages.append(images)
     lr_slider = W.SelectionSlider(options=[f"{lr:g}" for lr in lrs], description="η")
     momentum_slider = W.SelectionSlider(options=[f"{m:g}" for m in momenta], description="γ")
-    W.jslink((lr_slider, "index"), (by_lr, "selected_index"))  # the slider's position, in the browser
-    for page in pages:
-        W.jslink((momentum_slider, "index"), (page, "selected_index"))
-    return W.VBox([W.HBox([lr_slider, momentum_slider]), by_lr])
+    return W.VBox([W.HBox([lr_slider, momentum_slider]), switcher(pages, [lr_slider, momentum_slider])])

@@ -206,15 +206,15 @@ def constraint_explorer(H, w_star, radii):
     switches between them in the browser (``jslink``), so the figure also works without a kernel.
     Every picture has the limits and grey contours of the largest radius, so that only the regions
     and the optima move.
-    Returns a ``VBox`` holding the slider and a ``Stack`` with one ``Image`` per radius."""
+    Returns a ``VBox`` holding the slider and the pictures, one ``Image`` per radius (a ``Stack`` of
+    them on ipywidgets 8; see :func:`trainwell.widgets.switcher`)."""
     H, w_star = _problem(H, w_star)
     radii = _radii(radii)
     import ipywidgets as W
 
-    pictures = W.Stack([W.Image(value=_png(H, w_star, r, radii[-1], EXPLORER_DPI), format="png")
-                        for r in radii],
-                       selected_index=0)
+    from ..widgets import switcher
+
+    pictures = [W.Image(value=_png(H, w_star, r, radii[-1], EXPLORER_DPI), format="png") for r in radii]
     slider = W.SelectionSlider(options=[f"{r:g}" for r in radii], index=0, description="radius k",
                                style={"description_width": "initial"})
-    W.jslink((slider, "index"), (pictures, "selected_index"))  # the slider's position, in the browser
-    return W.VBox([slider, pictures])
+    return W.VBox([slider, switcher(pictures, [slider])])
