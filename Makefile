@@ -74,7 +74,7 @@ $(COMPAT_VENV)/.installed: compat/colab/pip-freeze.txt pyproject.toml tools/cola
 compat: $(COMPAT_VENV)/.installed
 	$(CPY) -m pip list 2>/dev/null | grep -iE "^(torch|numpy|scipy|matplotlib|scikit-learn|mlxtend|ipython|ipywidgets|traitlets|ipykernel) "
 	$(CPY) -m pytest tests -m "not site and not reader_env" -p no:cacheprovider
-	$(CPY) tools/seed_robustness.py --as-stored book/*/*.ipynb --output-dir _build/compat
+	$(CPY) tools/robustness.py --as-stored book/*/*.ipynb --output-dir _build/compat
 
 clean:
 	rm -rf _build

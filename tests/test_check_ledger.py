@@ -3,6 +3,7 @@ of the introduction's map, and shows each claim literally."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -19,6 +20,23 @@ def test_the_page_is_what_the_notebooks_print():
     text, _ = check_ledger.ledger()
     assert check_ledger.PAGE.read_text() == text, "stale: run python tools/check_ledger.py"
     assert "**FAIL**" not in text
+
+
+def test_the_recorded_verdicts_are_in_step_with_the_notebooks(tmp_path):
+    assert not check_ledger.stale_verdicts(), "re-run tools/robustness.py --record on those notebooks"
+    # and the check can fail: a recorded claim that the notebook does not print
+    (tmp_path / "book" / "appendix").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="[check] kept: PASS\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("(sec)=\n# T"), cell]
+    nbformat.write(nb, tmp_path / "book" / "s.ipynb")
+    recorded = {"book/s.ipynb": {"kept": {"seeds10": "FAIL"}, "gone": {"seeds10": "PASS"}}}
+    (tmp_path / "book" / "appendix" / "verdicts.json").write_text(
+        json.dumps({"variants": {}, "verdicts": recorded}))
+    assert check_ledger.stale_verdicts(tmp_path) == ["book/s.ipynb: gone"]
+    assert check_ledger._variants({"budget4": "FAIL", "seeds10": "PASS"}) == \
+        " (at 10 seeds: PASS; at 4× budget: *FAIL*)"
 
 
 def test_the_introduction_counts_the_same_checks_and_sections():

@@ -5,34 +5,37 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-import seed_robustness  # noqa: E402
+import robustness  # noqa: E402
 
 
-def _notebook(path: Path, expected_seeds: int) -> Path:
+def _notebook(path: Path, expected_seeds: int, expected_epochs: int = 30) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import trainwell as tw"),
                 nbformat.v4.new_code_cell('s = tw.sizes("using.digits_mlp")\n'
                                           f'tw.check_true("seeds overridden", s.seeds == {expected_seeds}, '
-                                          'f"{s.seeds} seeds")')]
+                                          'f"{s.seeds} seeds")\n'
+                                          f'tw.check_true("budget scaled", s.epochs == {expected_epochs}, '
+                                          'f"{s.epochs} epochs")\n'
+                                          'print("batch", s.batch_size)')]
     nbformat.write(nb, path)
     return path
 
 
-def test_seed_robustness_reruns_every_experiment_with_the_asked_number_of_seeds(tmp_path, capsys):
+def test_robustness_reruns_every_experiment_with_the_asked_number_of_seeds(tmp_path, capsys):
     nb = _notebook(tmp_path / "probe.ipynb", 7)
-    assert seed_robustness.main([str(nb), "--seeds", "7", "--output-dir", str(tmp_path / "out")]) == 0
+    assert robustness.main([str(nb), "--seeds", "7", "--output-dir", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "[check] seeds overridden: PASS (7 seeds)" in out
-    assert "1 PASS, 0 FAIL with 7 seeds" in out
+    assert "2 PASS, 0 FAIL with 7 seeds" in out
     assert (tmp_path / "out" / "probe.ipynb").exists()
     # The stored notebook is left as it was: two cells, no outputs.
     assert [c.get("outputs", []) for c in nbformat.read(nb, as_version=4).cells] == [[], []]
 
 
-def test_seed_robustness_exits_1_when_a_claim_fails(tmp_path, capsys):
+def test_robustness_exits_1_when_a_claim_fails(tmp_path, capsys):
     nb = _notebook(tmp_path / "probe.ipynb", 3)
-    assert seed_robustness.main([str(nb), "--seeds", "5", "--output-dir", str(tmp_path / "out")]) == 1
-    assert "0 PASS, 1 FAIL with 5 seeds" in capsys.readouterr().out
+    assert robustness.main([str(nb), "--seeds", "5", "--output-dir", str(tmp_path / "out")]) == 1
+    assert "1 PASS, 1 FAIL with 5 seeds" in capsys.readouterr().out
 
 
 def test_as_stored_names_every_stored_verdict_the_run_does_not_reproduce(tmp_path, capsys):
@@ -44,9 +47,40 @@ def test_as_stored_names_every_stored_verdict_the_run_does_not_reproduce(tmp_pat
     nb.cells = [cell]
     path = tmp_path / "stored.ipynb"
     nbformat.write(nb, path)
-    assert seed_robustness.main([str(path), "--as-stored", "--output-dir", str(tmp_path / "out")]) == 1
+    assert robustness.main([str(path), "--as-stored", "--output-dir", str(tmp_path / "out")]) == 1
     out = capsys.readouterr().out
     assert "1 PASS, 1 FAIL with the stored seeds" in out
     assert "2 stored verdicts not reproduced" in out
     assert "stored.ipynb: PASS -> FAIL: two is three" in out and "stored.ipynb: missing: gone" in out
     assert "one is one" not in out.split("not reproduced")[1]
+
+
+def test_budget_multiplies_the_experiment_s_budget_keys_only_and_record_stores_verdicts(tmp_path, capsys,
+                                                                                        monkeypatch):
+    import json
+
+    table = tmp_path / "verdicts.json"
+    monkeypatch.setattr(robustness, "VERDICTS", table)
+    nb = _notebook(tmp_path / "probe.ipynb", 5, expected_epochs=120)  # epochs is using.digits_mlp's budget
+    out_dir = str(tmp_path / "out")
+    assert robustness.main([str(nb), "--budget", "4", "--record", "--output-dir", out_dir]) == 0
+    out = capsys.readouterr().out
+    assert "[check] budget scaled: PASS (120 epochs)" in out and "seeds overridden: PASS (5 seeds)" in out
+    executed = nbformat.read(tmp_path / "out" / "probe.ipynb", as_version=4)
+    assert "batch 64" in executed.cells[-1].outputs[-1]["text"]  # a key that is no budget stays
+    stored = json.loads(table.read_text())
+    assert stored["verdicts"]["probe.ipynb"] == {"seeds overridden": {"budget4": "PASS"},
+                                                 "budget scaled": {"budget4": "PASS"}}
+    argv = [str(nb), "--seeds", "3", "--budget", "4", "--record", "--output-dir", out_dir]
+    assert robustness.main(argv) == 1
+    stored = json.loads(table.read_text())["verdicts"]["probe.ipynb"]
+    assert stored["seeds overridden"] == {"budget4": "PASS", "seeds3-budget4": "FAIL"}
+    assert set(json.loads(table.read_text())["variants"]) == {"budget4", "seeds3-budget4"}
+
+
+def test_a_run_must_say_what_it_changes(capsys):
+    import pytest
+
+    for argv in (["x.ipynb"], ["x.ipynb", "--as-stored", "--seeds", "3"], ["x.ipynb", "--budget", "0"]):
+        with pytest.raises(SystemExit):
+            robustness.main(argv)

@@ -12,6 +12,7 @@ last digits between machines; the page would otherwise change with every re-exec
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "book" / "appendix" / "checks.md"
+VERDICTS = ROOT / "book" / "appendix" / "verdicts.json"  # written by tools/robustness.py --record
+VARIANT_NAMES = {"seeds10": "at 10 seeds", "budget4": "at 4× budget", "full": "at the full size"}
 LABEL = "appendix-checks"
 LINE = re.compile(r"^\[check\] (?P<claim>.*): (?P<verdict>PASS|FAIL)(?: \((?P<detail>.*)\))?$")
 TOLERANCE = re.compile(r"^max \|diff\| = [^,]+, (?P<tol>.*)$")
@@ -37,6 +40,12 @@ part and section by section, as the stored pages print them; the measured differ
 are on the pages themselves. It is generated from the notebooks by `tools/check_ledger.py`, and a
 test fails when it no longer matches them, so it is as current as the pages. Every line printed PASS
 when its page was last executed (a FAIL would fail the tests).
+
+The book's rule for a claim about a run is that it holds at 10 seeds and at 4 times the training
+budget, or says that it is about this budget (`CONTRIBUTING.md`). `tools/robustness.py` re-executes
+the notebooks so and records every verdict; where a notebook has been run so, its lines say what
+the checks printed there ("at 10 seeds: PASS; at 4× budget: *FAIL*"), and each part's heading
+counts the verdicts that flipped. A line without them has not been run so yet.
 """
 
 
@@ -97,25 +106,59 @@ def escaped(text: str) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
+def recorded_verdicts(root: Path = ROOT) -> dict:
+    """``{notebook: {claim: {variant: verdict}}}`` from tools/robustness.py's table (empty if none)."""
+    path = root / VERDICTS.relative_to(ROOT)
+    return json.loads(path.read_text())["verdicts"] if path.exists() else {}
+
+
+def stale_verdicts(root: Path = ROOT) -> list[str]:
+    """Recorded claims that a stored notebook no longer prints (the table is out of step)."""
+    stale = []
+    for notebook, claims in recorded_verdicts(root).items():
+        path = root / notebook
+        printed = {entry(line)[0] for line in check_lines(nbformat.read(path, as_version=4))} \
+            if path.exists() else set()
+        stale += [f"{notebook}: {claim}" for claim in claims if claim not in printed]
+    return stale
+
+
+def _variants(recorded: dict) -> str:
+    shown = [f"{VARIANT_NAMES.get(name, name)}: {'PASS' if verdict == 'PASS' else '*FAIL*'}"
+             for name, verdict in sorted(recorded.items(), key=lambda kv: list(VARIANT_NAMES).index(kv[0])
+                                         if kv[0] in VARIANT_NAMES else len(VARIANT_NAMES))]
+    return f" ({'; '.join(shown)})" if shown else ""
+
+
 def ledger(root: Path = ROOT) -> tuple[str, dict[str, int]]:
     """The page's text and the number of checks per part caption."""
     out, counts = [HEADER], {}
+    verdicts = recorded_verdicts(root)
     for caption, title, notebooks in toc_parts(root):
-        sections = []
+        sections, flips, run = [], {}, 0
         for path in notebooks:
             nb = nbformat.read(path, as_version=4)
-            entries = [entry(line) for line in check_lines(nb)]
+            recorded = verdicts.get(path.relative_to(root).as_posix(), {})
+            entries = [(*entry(line), recorded.get(entry(line)[0], {})) for line in check_lines(nb)]
+            for _claim, verdict, _, other in entries:
+                run += bool(other)
+                for name, v in other.items():
+                    flips[name] = flips.get(name, 0) + (v != verdict)
             if entries:
                 sections.append((*notebook_label(nb), entries))
         counts[caption] = sum(len(e) for _, _, e in sections)
         if not sections:
             continue
         out.append(f"## {title} ({counts[caption]} checks)\n")
+        if run:
+            out.append(f"Re-run with more seeds or a longer budget: {run} of {counts[caption]} checks; "
+                       + ", ".join(f"{n} flipped {VARIANT_NAMES.get(k, k)}" for k, n in sorted(flips.items()))
+                       + ".\n")
         for label, title, entries in sections:  # a link in the heading, so the page's contents show titles
             out.append(f"### [{escaped(title)}]({label}) ({len(entries)})\n")
-            for claim, verdict, tol in entries:
+            for claim, verdict, tol, other in entries:
                 shown = escaped(claim) + (f" ({escaped(tol)})" if tol else "")
-                out.append(f"1. {shown}" + ("" if verdict == "PASS" else " **FAIL**"))
+                out.append(f"1. {shown}" + ("" if verdict == "PASS" else " **FAIL**") + _variants(other))
             out.append("")
     return "\n".join(out).rstrip() + "\n", counts
 
@@ -126,7 +169,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     text, counts = ledger()
     if args.check:
-        if not PAGE.exists() or PAGE.read_text() != text:
+        for line in stale_verdicts():
+            print(f"{VERDICTS.relative_to(ROOT)} records a claim the notebook no longer prints: {line}")
+        if not PAGE.exists() or PAGE.read_text() != text or stale_verdicts():
             print(f"{PAGE.relative_to(ROOT)} is stale: run python tools/check_ledger.py")
             return 1
         print(f"{PAGE.relative_to(ROOT)} is current")
