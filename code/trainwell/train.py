@@ -668,6 +668,46 @@ class Runs:
                     break
         return first
 
+    def _best_records(self, by: str) -> list[dict | None]:
+        """Each member's recorded epoch that is best by ``by`` (lowest loss, highest accuracy): the
+        first such epoch on a tie; ``None`` for a member with no recorded epoch or only NaN."""
+        best = []
+        for history in self.histories:
+            values = [record.get(by, None) for record in history.epochs]
+            if history.epochs and None in values:
+                raise ValueError(f"Unknown metric {by!r} (recorded: {', '.join(history.epochs[0])})")
+            scores = np.array(values, dtype=float)
+            if by.endswith("acc"):
+                scores = -scores
+            best.append(None if not np.isfinite(scores).any() else history.epochs[int(np.nanargmin(scores))])
+        return best
+
+    def best_epochs(self, by: str = "val_loss") -> np.ndarray:
+        """Each member's best epoch by ``by`` (lowest loss, highest accuracy; NaN if none)."""
+        return np.array([np.nan if r is None else r["epoch"] for r in self._best_records(by)], dtype=float)
+
+    def at_best(self, metric: str = "val_acc", by: str = "val_loss") -> np.ndarray:
+        """``metric`` at each member's best epoch by ``by``: the point at which to score arms fairly,
+        each at its own best validation epoch, rather than wherever the budget happens to end
+        (CONTRIBUTING.md). Per member, like :meth:`final`; ``.reshape(-1, n_seeds)`` arranges it as
+        (settings, seeds)."""
+        out = []
+        for record in self._best_records(by):
+            if record is not None and metric not in record:
+                raise ValueError(f"Unknown metric {metric!r} (recorded: {', '.join(record)})")
+            out.append(np.nan if record is None else record[metric])
+        return np.array(out, dtype=float)
+
+    def best_before_end(self, by: str = "val_loss", last: float = 0.1) -> np.ndarray:
+        """Whether each member's best epoch by ``by`` came before the last ``last`` fraction of its
+        run (its last recorded epoch): a guard that the budget did not end a run that was still
+        improving. A claim about arms scored at their best epochs needs it True for every member, or
+        a longer budget."""
+        if not 0 < last < 1:
+            raise ValueError(f"last must be a fraction in (0, 1), got {last!r}")
+        ends = np.array([h.epochs[-1]["epoch"] if h.epochs else np.nan for h in self.histories], dtype=float)
+        return self.best_epochs(by) <= (1 - last) * ends
+
     def members(self, **setting) -> list[int]:
         """Indices of the members whose setting has these values, e.g. ``runs.members(lr=0.1)``."""
         return [m for m, s in enumerate(self.settings)
