@@ -148,13 +148,14 @@ def main(argv: list[str]) -> int:
                     + ([f"{budget}x the training budget"] if budget != 1 else [])) or "the stored seeds"
     passed = failed = 0
     changed = []
-    results, seconds = {}, {}
+    seconds = {}
     for path in args.notebooks:
         started = time.perf_counter()
         lines = run(path, seeds, args.output_dir, args.timeout, budget)
         seconds[_name(path)] = time.perf_counter() - started
-        results[_name(path)] = lines
         print(f"== {path} ({seconds[_name(path)]:.0f} s, {how})", flush=True)
+        if args.record:  # after every notebook, so that a long run interrupted keeps what it did
+            record(variant(seeds, budget), {_name(path): lines}, {_name(path): seconds[_name(path)]})
         for line in lines:
             print("  " + line, flush=True)
         passed += sum(": PASS" in line for line in lines)
@@ -165,7 +166,6 @@ def main(argv: list[str]) -> int:
     if changed:
         print(f"{len(changed)} stored verdicts not reproduced:\n  " + "\n  ".join(changed))
     if args.record:
-        record(variant(seeds, budget), results, seconds)
         print(f"recorded as {variant(seeds, budget)!r} in {VERDICTS}")
     return 1 if failed or changed else 0
 
