@@ -93,7 +93,13 @@ def test_unknown_experiment_and_mismatched_entry():
     with pytest.raises(TypeError, match="experiment must be a name"):
         tw.sizes(3)
     with pytest.raises(ValueError, match="same keys"):
-        size_table._entry("bad", "nowhere", "nothing", quick={"a": 1}, full={"b": 2})
+        size_table._entry("bad", "nowhere", "nothing", budget=("a",), quick={"a": 1}, full={"b": 2})
+    for budget in ((), ("b",), ("a",)):  # none, not a key, not a positive integer in both sizes
+        with pytest.raises(ValueError, match="budget of 'bad' must name keys"):
+            size_table._entry("bad", "nowhere", "nothing", budget=budget, quick={"a": 1}, full={"a": 0.5})
+    entry = size_table._entry("ok", "nowhere", "nothing", budget=("a",), quick={"a": 1}, full={"a": 2})
+    assert entry.budget == ("a",)
+    assert all(e.budget for e in size_table.TABLE.values())  # every experiment names its budget
 
 
 def test_the_markdown_table_has_a_row_per_experiment():
