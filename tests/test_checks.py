@@ -109,3 +109,14 @@ def test_nbval_compares_claims_verdicts_and_tolerances_but_not_measurements():
     # Several lines in one output stream are each sanitized on their own.
     stream = "\n".join(lines[:3]) + "\n"
     assert _as_nbval_compares(stream).splitlines() == seen[:3]
+
+
+def test_check_true_prints_one_line_when_numpy_wraps_an_array(capsys):
+    import numpy as np
+
+    values = np.linspace(0.1, 0.9, 10).round(5)
+    detail = f"final {values}"
+    assert "\n" in detail  # NumPy wraps ten such values at its 75-character width
+    tw.check_true("ten seeds, one line", True, detail)
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("[check] ten seeds, one line: PASS (final [0.1") and line.endswith("0.9    ])")

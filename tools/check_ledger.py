@@ -86,9 +86,19 @@ def check_lines(nb) -> list[str]:
     lines = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream":
-                lines += [ln for ln in output.get("text", "").splitlines()
-                          if ln.startswith("[check]") and not EXERCISE.match(ln)]
+            if output.get("output_type") != "stream":
+                continue
+            text = output.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            rows = text.splitlines()
+            for i, ln in enumerate(rows):
+                if not ln.startswith("[check]") or EXERCISE.match(ln):
+                    continue
+                # NumPy wraps a long array over lines: the measurement's parenthesis closes further down
+                while ln.count("(") > ln.count(")") and i + 1 < len(rows) and not rows[i + 1].startswith("["):
+                    i += 1
+                    ln += " " + rows[i].strip()
+                lines.append(ln)
     return lines
 
 

@@ -12,6 +12,7 @@ For the same reason the measurements a :func:`check_true` line shows are not com
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import torch
@@ -127,6 +128,7 @@ def check_true(claim: str, condition, detail: str = "", *, quiet: bool = False) 
     if not isinstance(condition, (bool, np.bool_)):
         raise TypeError(f"check_true: condition must be a bool, got {type(condition).__name__}")
     ok = bool(condition)
+    detail = re.sub(r"\s*\n\s*", " ", detail)  # one line per claim, also for a wrapped array
     line = f"[check] {claim.strip()}: {'PASS' if ok else 'FAIL'}" + (f" ({detail})" if detail else "")
     if not quiet:
         print(line)
