@@ -97,14 +97,26 @@ def differences(stored: list[str], now: list[str]) -> list[str]:
     return out
 
 
+def machine() -> str:
+    """The processor and the torch build that made a run: verdicts may differ from CPU to CPU."""
+    import torch
+
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines()
+                 if ln.startswith("model name")]
+        model = names[0] if names else model
+    return f"{model}, torch {torch.__version__}"
+
+
 def record(name: str, results: dict[str, list[str]], seconds: dict[str, float],
            path: Path | None = None) -> None:
     """Merge one run's verdicts into the stored table: ``verdicts[notebook][claim][name]``."""
     path = path or VERDICTS
     table = json.loads(path.read_text()) if path.exists() else {"variants": {}, "verdicts": {}}
     about = table["variants"].setdefault(name, {"seconds": {}})
-    about.update({"date": date.today().isoformat(),
-                  "machine": f"{platform.machine()}, {platform.processor() or 'CPU'}"})
+    about.update({"date": date.today().isoformat(), "machine": machine()})
     for notebook, lines in results.items():
         claims = table["verdicts"].setdefault(notebook, {})
         for claim in list(claims):  # this run replaces the variant's earlier verdicts for the notebook
