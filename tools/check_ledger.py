@@ -43,9 +43,9 @@ when its page was last executed (a FAIL would fail the tests).
 
 The book's rule for a claim about a run is that it holds at 10 seeds and at 4 times the training
 budget, or says that it is about this budget (`CONTRIBUTING.md`). `tools/robustness.py` re-executes
-the notebooks so and records every verdict; where a notebook has been run so, its lines say what
-the checks printed there ("at 10 seeds: PASS; at 4× budget: *FAIL*"), and each part's heading
-counts the verdicts that flipped. A line without them has not been run so yet.
+the notebooks with more seeds or a longer budget and records every verdict; where a notebook has been
+re-run, its lines say what the checks printed there ("at 10 seeds: PASS; at 4× budget: *FAIL*"), and
+each part's heading counts the verdicts that flipped. A line without them has not been re-run yet.
 """
 
 
