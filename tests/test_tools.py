@@ -68,14 +68,19 @@ def test_budget_multiplies_the_experiment_s_budget_keys_only_and_record_stores_v
     assert "[check] budget scaled: PASS (120 epochs)" in out and "seeds overridden: PASS (5 seeds)" in out
     executed = nbformat.read(tmp_path / "out" / "probe.ipynb", as_version=4)
     assert "batch 64" in executed.cells[-1].outputs[-1]["text"]  # a key that is no budget stays
-    stored = json.loads(table.read_text())
-    assert stored["verdicts"]["probe.ipynb"] == {"seeds overridden": {"budget4": "PASS"},
-                                                 "budget scaled": {"budget4": "PASS"}}
+    stored = json.loads(table.read_text())  # the probe stores no outputs: its claims are the run's
+    assert stored["verdicts"]["probe.ipynb"] == {}
+    original = nbformat.read(nb, as_version=4)  # store the run's [check] lines (not its extra cell)
+    original.cells[-1].outputs = [o for o in executed.cells[-1].outputs if "[check]" in o.get("text", "")]
+    nbformat.write(original, nb)  # now stored: two claims that printed PASS with 5 seeds
     argv = [str(nb), "--seeds", "3", "--budget", "4", "--record", "--output-dir", out_dir]
     assert robustness.main(argv) == 1
     stored = json.loads(table.read_text())["verdicts"]["probe.ipynb"]
-    assert stored["seeds overridden"] == {"budget4": "PASS", "seeds3-budget4": "FAIL"}
+    assert stored == {"seeds overridden": {"seeds3-budget4": "FAIL"},
+                      "budget scaled": {"seeds3-budget4": "PASS"}}
     assert set(json.loads(table.read_text())["variants"]) == {"budget4", "seeds3-budget4"}
+    robustness.record("x", {"probe.ipynb": (robustness.check_lines(original), [])}, {"probe.ipynb": 1.0})
+    assert json.loads(table.read_text())["verdicts"]["probe.ipynb"]["budget scaled"]["x"] == "MISSING"
 
 
 def test_a_run_must_say_what_it_changes(capsys):

@@ -134,7 +134,7 @@ def stale_verdicts(root: Path = ROOT) -> list[str]:
 
 
 def _variants(recorded: dict) -> str:
-    shown = [f"{VARIANT_NAMES.get(name, name)}: {'PASS' if verdict == 'PASS' else '*FAIL*'}"
+    shown = [f"{VARIANT_NAMES.get(name, name)}: {'PASS' if verdict == 'PASS' else '*' + verdict + '*'}"
              for name, verdict in sorted(recorded.items(), key=lambda kv: list(VARIANT_NAMES).index(kv[0])
                                          if kv[0] in VARIANT_NAMES else len(VARIANT_NAMES))]
     return f" ({'; '.join(shown)})" if shown else ""

@@ -112,7 +112,11 @@ def machine() -> str:
 
 def record(name: str, results: dict[str, list[str]], seconds: dict[str, float],
            path: Path | None = None) -> None:
-    """Merge one run's verdicts into the stored table: ``verdicts[notebook][claim][name]``."""
+    """Merge one run's verdicts into the stored table: ``verdicts[notebook][claim][name]``.
+
+    ``results`` maps a notebook to ``(stored lines, run lines)``. The table holds the stored claims
+    only, each with the verdict the run printed for it, or ``MISSING`` where the run did not print it
+    (a claim whose words a run changes, such as "the best α (0.001) ...", counts as missing)."""
     path = path or VERDICTS
     table = json.loads(path.read_text()) if path.exists() else {"variants": {}, "verdicts": {}}
     about = table["variants"].setdefault(name, {"seconds": {}})
@@ -123,9 +127,15 @@ def record(name: str, results: dict[str, list[str]], seconds: dict[str, float],
             claims[claim].pop(name, None)
             if not claims[claim]:
                 del claims[claim]
-        for line in lines:
+        stored, ran = lines
+        printed = {}
+        for line in ran:
             claim, verdict, _ = entry(line)
-            claims.setdefault(claim, {})[name] = verdict
+            printed.setdefault(claim, []).append(verdict)
+        for line in stored:
+            claim = entry(line)[0]
+            got = printed.get(claim)
+            claims.setdefault(claim, {})[name] = got.pop(0) if got else "MISSING"
         about["seconds"][notebook] = round(seconds[notebook], 1)
     table["variants"] = dict(sorted(table["variants"].items()))
     table["verdicts"] = {k: table["verdicts"][k] for k in sorted(table["verdicts"])}
@@ -166,13 +176,14 @@ def main(argv: list[str]) -> int:
         lines = run(path, seeds, args.output_dir, args.timeout, budget)
         seconds[_name(path)] = time.perf_counter() - started
         print(f"== {path} ({seconds[_name(path)]:.0f} s, {how})", flush=True)
+        stored = check_lines(nbformat.read(path, as_version=4))
         if args.record:  # after every notebook, so that a long run interrupted keeps what it did
-            record(variant(seeds, budget), {_name(path): lines}, {_name(path): seconds[_name(path)]})
+            name = _name(path)
+            record(variant(seeds, budget), {name: (stored, lines)}, {name: seconds[name]})
         for line in lines:
             print("  " + line, flush=True)
         passed += sum(": PASS" in line for line in lines)
         failed += sum(": FAIL" in line for line in lines)
-        stored = check_lines(nbformat.read(path, as_version=4))
         changed += [f"{path}: {d}" for d in differences(stored, lines)]
     print(f"{passed} PASS, {failed} FAIL with {how}")
     if changed:
