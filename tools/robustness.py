@@ -80,12 +80,18 @@ def run(path: Path, seeds: int | None, out_dir: Path, timeout: int, budget: int 
     return check_lines(nb)
 
 
-def differences(stored: list[str], now: list[str]) -> list[str]:
-    """The stored claims that ``now`` lacks or gives another verdict, as readable lines."""
+def _by_claim(lines: list[str]) -> dict[str, list[str]]:
+    """The verdicts of ``[check]`` lines by claim, in order (a claim may be printed more than once)."""
     verdicts = {}
-    for line in now:
+    for line in lines:
         claim, verdict, _ = entry(line)
         verdicts.setdefault(claim, []).append(verdict)
+    return verdicts
+
+
+def differences(stored: list[str], now: list[str]) -> list[str]:
+    """The stored claims that ``now`` lacks or gives another verdict, as readable lines."""
+    verdicts = _by_claim(now)
     out = []
     for line in stored:
         claim, verdict, _ = entry(line)
@@ -128,10 +134,7 @@ def record(name: str, results: dict[str, list[str]], seconds: dict[str, float],
             if not claims[claim]:
                 del claims[claim]
         stored, ran = lines
-        printed = {}
-        for line in ran:
-            claim, verdict, _ = entry(line)
-            printed.setdefault(claim, []).append(verdict)
+        printed = _by_claim(ran)
         for line in stored:
             claim = entry(line)[0]
             got = printed.get(claim)
