@@ -418,3 +418,16 @@ def test_numpy_booleans_are_flags_as_in_pytorch(flag):
     assert EarlyStopping(2, restore_best=flag).restore_best is bool(flag)
     assert tw.models.figure1_net(4, 2, bn=flag) is not None
     assert tw.train.progress_enabled(flag) is bool(flag)
+
+
+def test_numpy_numbers_are_numbers_as_in_pytorch():
+    from trainwell.batchnorm import BatchNorm1d
+
+    assert BatchNorm1d(np.int64(3)).num_features == torch.nn.BatchNorm1d(np.int64(3)).num_features == 3
+    assert tw.models.mlp([np.int64(5), np.int32(4), 2])[0].out_features == 4
+    opt = tw.optim.SGD([torch.zeros(2, requires_grad=True)], lr=np.float32(0.1), momentum=np.float64(0.9))
+    assert opt.param_groups[0]["momentum"] == 0.9
+    hist = fit(tw.models.mlp([5, 3, 2]), blobs(), optimizer=sgd(), epochs=np.int64(2),
+               batch_size=np.int32(32), seed=np.uint8(3), progress=False,
+               callbacks=[EarlyStopping(np.int64(2))])
+    assert len(hist.epochs) == 2
