@@ -237,3 +237,48 @@ def test_the_reader_check_can_fail(browser):
     # at a phone's width, code blocks may scroll and figures shrink; distortion still counts
     assert not any(p.startswith(("scrolls sideways", "figure shown")) for p in narrow), narrow
     assert any(p.startswith("figure distorted") for p in narrow), narrow
+
+
+# Which sidebars are open, and the visible toggles of each kind (issue 28: the themes' scripts bind a
+# toggle's click to the first element of its class in the page, which used to be a hidden copy).
+NAV_STATE_JS = r"""() => {
+  const shown = el => !!el && el.getClientRects().length > 0 && el.getBoundingClientRect().width > 0
+    && getComputedStyle(el).visibility !== 'hidden';
+  const open = id => { const d = document.getElementById(id); return !!(d && d.open); };
+  const toggles = kind => [...document.querySelectorAll(`.${kind}-toggle`)];
+  return {primaryModal: open('pst-primary-sidebar-modal'),
+          secondaryModal: open('pst-secondary-sidebar-modal'),
+          primary: shown(document.getElementById('pst-primary-sidebar')),
+          secondary: shown(document.getElementById('pst-secondary-sidebar')),
+          primaryToggles: toggles('primary').length, secondaryToggles: toggles('secondary').length};
+}"""
+# width -> what clicking the visible toggle of each kind must change (None: no visible toggle, the
+# sidebar is always shown at that width)
+NAVIGATION = {
+    390: {"primary": ("primaryModal", False, True), "secondary": ("secondaryModal", False, True)},
+    1024: {"primary": ("primary", True, False), "secondary": ("secondaryModal", False, True)},
+    1280: {"primary": ("primary", True, False), "secondary": None},
+}
+
+
+@pytest.mark.parametrize("width", list(NAVIGATION))
+def test_the_sidebar_toggles_work_at_every_width(server, browser, width):
+    for kind, expected in NAVIGATION[width].items():
+        tab = browser.new_page(viewport={"width": width, "height": 844})
+        tab.goto(f"{server}/book/regularization/noise.html", wait_until="networkidle")
+        before = tab.evaluate(NAV_STATE_JS)
+        assert before["primaryToggles"] == 1 and before["secondaryToggles"] == 1, before  # no hidden copies
+        toggles = tab.locator(f".{kind}-toggle")
+        visible = [toggles.nth(i) for i in range(toggles.count()) if toggles.nth(i).is_visible()]
+        if expected is None:
+            assert not visible and before[kind], f"at {width} px the {kind} sidebar is always shown"
+            tab.close()
+            continue
+        key, was, becomes = expected
+        assert len(visible) == 1 and before[key] == was, (kind, before)
+        visible[0].click()
+        tab.wait_for_timeout(300)
+        after = tab.evaluate(NAV_STATE_JS)
+        tab.screenshot(path=str(SHOTS / f"navigation_{width}_{kind}.png"))
+        tab.close()
+        assert after[key] == becomes, f"at {width} px the {kind} toggle did not change {key}: {after}"
