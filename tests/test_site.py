@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
 import subprocess
 import sys
@@ -282,3 +283,63 @@ def test_the_sidebar_toggles_work_at_every_width(server, browser, width):
         tab.screenshot(path=str(SHOTS / f"navigation_{width}_{kind}.png"))
         tab.close()
         assert after[key] == becomes, f"at {width} px the {kind} toggle did not change {key}: {after}"
+
+
+# For each source line of the listings tw.show prints: the columns of its wrapped rows (issue 28).
+LISTING_ROWS_JS = r"""() => {
+  const out = [];
+  for (const pre of document.querySelectorAll('div.cell_output .highlight-python pre')) {
+    const lines = pre.querySelectorAll(':scope > .tw-line');
+    // what a reader copies: one text line per source line, blank lines included
+    const selection = getSelection(), all = document.createRange();
+    all.selectNodeContents(pre);
+    selection.removeAllRanges();
+    selection.addRange(all);
+    const n = selection.toString().replace(/\n$/, '').split('\n').length;
+    selection.removeAllRanges();
+    out.push({lines: lines.length, textLines: n});
+    const ch = parseFloat(getComputedStyle(pre).fontSize) * 0.6;
+    for (const line of lines) {
+      const box = line.getBoundingClientRect(), range = document.createRange();
+      range.selectNodeContents(line);
+      const rects = [...range.getClientRects()].filter(r => r.width > 0);
+      if (!rects.length) continue;
+      const top = Math.min(...rects.map(r => r.top));
+      const later = rects.filter(r => r.top > top + 2);
+      const indent = line.textContent.length - line.textContent.replace(/^ +/, '').length;
+      if (later.length) out.push({hang: parseFloat(line.style.getPropertyValue('--tw-hang')),
+        indent, left: Math.min(...later.map(r => r.left)) - box.left, ch});
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_listings_keep_their_indentation_when_a_line_wraps(server, browser, width):
+    tab = browser.new_page(viewport={"width": width, "height": 900})
+    tab.goto(f"{server}/book/regularization/noise.html", wait_until="networkidle")
+    found = tab.evaluate(LISTING_ROWS_JS)
+    tab.close()
+    blocks = [f for f in found if "lines" in f]
+    wrapped = [f for f in found if "hang" in f]
+    assert blocks and all(b["lines"] == b["textLines"] for b in blocks), blocks  # every line is a block
+    assert len(wrapped) >= (20 if width == 390 else 2), f"{len(wrapped)} wrapped lines"
+    for w in wrapped:  # a wrapped row starts four columns right of its line's indentation
+        assert w["hang"] == w["indent"] + 4, w
+        assert w["left"] >= (w["indent"] + 4) * w["ch"] - 1.5, w
+
+
+def test_hang_lines_wraps_only_the_lines_of_python_output_listings():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from sphinx_listings import hang_lines
+
+    listing = ('<div class="cell_output docutils container">\n<div class="highlight-python notranslate">'
+               '<div class="highlight"><pre><span></span><span class="k">def</span> f():\n'
+               '<span class="w">    </span><span class="sd">"""a &lt;b&gt;</span>\n'
+               '<span class="sd">       c"""</span>\n\n</pre></div></div></div>')
+    code_input = listing.replace("cell_output", "cell_input").replace("highlight-python",
+                                                                      "highlight-ipython3")
+    out = hang_lines(listing + code_input)
+    assert out.count('class="tw-line"') == 4 and code_input in out
+    assert [int(h) for h in re.findall(r"--tw-hang: (\d+)ch", out)] == [4, 8, 11, 4]
