@@ -77,7 +77,14 @@ READER_PROBLEMS_JS = r"""(wide) => {
     if (!fig || !fig.querySelector('figcaption')) {
       problems.push(`figure without a caption: ${img.src.slice(-20)}`);
     }
+    const alt = img.getAttribute('alt') || '';
+    if (alt.length < 10 || /\.(png|svg|jpe?g|gif)$/.test(alt)) {
+      problems.push(`figure without a description for a screen reader (alt "${alt.slice(-30)}")`);
+    }
   }
+  // formulas are read, not tab stops; Chinese text is marked as Chinese for a screen reader's voice
+  const mathStops = [...art.querySelectorAll('mjx-container')].filter(m => m.tabIndex >= 0).length;
+  if (mathStops) problems.push(`${mathStops} formulas are tab stops`);
   const text = art.innerText;
   if (/NBVAL/.test(text)) problems.push('an nbval marker is visible');
   const bar = text.match(/\d+\/\d+ \[\d+:\d+|\d+(\.\d+)?(it|s)\/(s|it)\]|\u2588{3}/);
@@ -88,6 +95,10 @@ READER_PROBLEMS_JS = r"""(wide) => {
     if (n.parentElement.closest(skip)) continue;
     const tex = n.textContent.match(/\\[()\[\]]|\\(frac|sum|mathrm|sqrt|begin|mathbb)\b|\$[^$\s][^$]*\$/);
     if (tex) problems.push(`raw TeX: ${tex[0].slice(0, 40)}`);
+    const han = n.textContent.match(/[\u4e00-\u9fff]+/);
+    if (han && !n.parentElement.closest('[lang^="zh"]')) {
+      problems.push(`Chinese without lang="zh": ${han[0]}`);
+    }
   }
   return problems;
 }"""
@@ -218,6 +229,7 @@ BAD_PAGE = """<html><body><article class="bd-article" style="width: 400px">
   src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7">
   <figcaption>squeezed to a quarter of its height</figcaption></figure></div>
 <p># NBVAL_IGNORE_OUTPUT</p><p>3/3 [00:44&lt;00:00, 14.77s/it]</p><p>where \\(c = 0\\) holds</p>
+<p>dropout (随机失活)</p><p lang="zh">正则化</p>
 </article><div style="width: 2000px">too wide for any screen</div></body></html>"""
 
 
@@ -232,6 +244,8 @@ def test_the_reader_check_can_fail(browser):
     assert any("figure without a caption" in p for p in found), found
     assert any("nbval marker" in p for p in found) and any("progress bar" in p for p in found), found
     assert any(p.startswith("raw TeX") for p in found), found
+    assert [p for p in found if p.startswith("Chinese")] == ['Chinese without lang="zh": 随机失活'], found
+    assert sum(p.startswith("figure without a description") for p in found) == 2, found  # no alt at all
     assert sum(p.startswith("figure distorted") for p in found) == 1, found  # only the squeezed one
     for problems in (found, narrow):
         assert any(p.startswith("the page scrolls sideways") for p in problems), problems
@@ -343,3 +357,18 @@ def test_hang_lines_wraps_only_the_lines_of_python_output_listings():
     out = hang_lines(listing + code_input)
     assert out.count('class="tw-line"') == 4 and code_input in out
     assert [int(h) for h in re.findall(r"--tw-hang: (\d+)ch", out)] == [4, 8, 11, 4]
+
+
+def test_figures_get_their_caption_as_alt_text_and_chinese_its_language():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from sphinx_a11y import caption_alt_text, tag_chinese
+
+    fig = ('<figure><img alt="../../_images/ab12.png" src="../../_images/ab12.png" />'
+           '<figcaption><p><span class="caption-number">Fig. 1.2 </span><span class="caption-text">Loss '
+           '<em>per</em> epoch &amp; seed.</span></p></figcaption></figure>')
+    assert '<img alt="Loss per epoch &amp; seed." src=' in caption_alt_text(fig)
+    kept = fig.replace("../../_images/ab12.png\" src", "A plot\" src")
+    assert caption_alt_text(kept) == kept  # an alt text someone wrote is kept
+    page = '<p>dropout (随机失活)</p><script>var s = "正则化";</script><a title="收敛">收敛</a>'
+    assert tag_chinese(page) == ('<p>dropout (<span lang="zh">随机失活</span>)</p><script>var s = "正则化";'
+                                 '</script><a title="收敛"><span lang="zh">收敛</span></a>')
