@@ -372,3 +372,19 @@ def test_figures_get_their_caption_as_alt_text_and_chinese_its_language():
     page = '<p>dropout (随机失活)</p><script>var s = "正则化";</script><a title="收敛">收敛</a>'
     assert tag_chinese(page) == ('<p>dropout (<span lang="zh">随机失活</span>)</p><script>var s = "正则化";'
                                  '</script><a title="收敛"><span lang="zh">收敛</span></a>')
+
+
+@pytest.mark.parametrize("query", ["momentum", "dropout"])
+def test_search_snippets_show_the_pages_prose(server, browser, query):
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    tab.goto(f"{server}/search.html?q={query}", wait_until="networkidle")
+    tab.wait_for_function("() => document.querySelectorAll('#search-results p.context').length >= 5",
+                          timeout=30000)
+    tab.wait_for_timeout(1000)  # the last pages' snippets
+    snippets = tab.evaluate("() => [...document.querySelectorAll('#search-results p.context')]"
+                            ".map(p => p.textContent)")
+    tab.close()
+    scaffolding = re.compile(r"\\[()\[\]]|\\frac|\.pdf|\bContents\b|^\s*import |\btw\.\w+\(|\[check\]")
+    found = [s[:120] for s in snippets if scaffolding.search(s)]
+    assert len(snippets) >= 5 and not found, \
+        f"{len(found)} of {len(snippets)} snippets show scaffolding: {found}"
