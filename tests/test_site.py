@@ -388,3 +388,28 @@ def test_search_snippets_show_the_pages_prose(server, browser, query):
     found = [s[:120] for s in snippets if scaffolding.search(s)]
     assert len(snippets) >= 5 and not found, \
         f"{len(found)} of {len(snippets)} snippets show scaffolding: {found}"
+
+
+FOCUS_JS = r"""() => {
+  const e = document.activeElement, cs = getComputedStyle(e);
+  const outline = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0;
+  const ring = cs.boxShadow !== 'none' && !/^rgba\([^)]*, 0\)/.test(cs.boxShadow);
+  const name = e.getAttribute('aria-label') || e.title || e.textContent.trim().slice(0, 30);
+  return {tag: e.tagName, name, visible: outline || ring};
+}"""
+
+
+def test_keyboard_focus_is_visible_on_every_control_of_a_page(server, browser):
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    tab.goto(f"{server}/book/regularization/noise.html", wait_until="networkidle")
+    seen, hidden = [], []
+    for _ in range(45):  # the header, the sidebar's navigation, the article header, the first cells
+        tab.keyboard.press("Tab")
+        focus = tab.evaluate(FOCUS_JS)
+        seen.append(focus)
+        if not focus["visible"]:
+            hidden.append(f"{focus['tag']} {focus['name']!r}")
+    tab.screenshot(path=str(SHOTS / "focus_last.png"))
+    tab.close()
+    assert {f["tag"] for f in seen} >= {"A", "BUTTON", "SUMMARY"}, seen
+    assert not hidden, f"focus not visible on: {hidden}"
