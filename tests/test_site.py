@@ -82,6 +82,13 @@ READER_PROBLEMS_JS = r"""(wide) => {
       problems.push(`figure without a description for a screen reader (alt "${alt.slice(-30)}")`);
     }
   }
+  // at 1280 px a display equation fits the column (at a phone's width it may scroll in its own box)
+  for (const eq of art.querySelectorAll('mjx-container[display="true"]')) {
+    if (wide && eq.scrollWidth > eq.clientWidth + 1) {
+      const id = (eq.closest('[id]') || {}).id || '';
+      problems.push(`equation scrolls sideways (${eq.scrollWidth} px in ${eq.clientWidth}): ${id}`);
+    }
+  }
   // formulas are read, not tab stops; Chinese text is marked as Chinese for a screen reader's voice
   const mathStops = [...art.querySelectorAll('mjx-container')].filter(m => m.tabIndex >= 0).length;
   if (mathStops) problems.push(`${mathStops} formulas are tab stops`);
