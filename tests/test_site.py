@@ -420,3 +420,51 @@ def test_keyboard_focus_is_visible_on_every_control_of_a_page(server, browser):
     tab.close()
     assert {f["tag"] for f in seen} >= {"A", "BUTTON", "SUMMARY"}, seen
     assert not hidden, f"focus not visible on: {hidden}"
+
+
+# Widget pages and the sliders their interactive figures have (issue 28: each figure was drawn three
+# times, by three builds of the widget manager that every page loaded, and only one copy worked).
+WIDGET_SLIDERS = {"book/using/using_this_book.html": 1, "book/regularization/constraints.html": 1,
+                  "book/optimization/side_by_side.html": 2}
+SHOWN_WIDGET_IMAGES_JS = """() => [...document.querySelectorAll('.jupyter-widgets img')]
+  .filter(i => i.getClientRects().length && i.getBoundingClientRect().width > 0).map(i => i.src)"""
+JS_BYTES_JS = """() => performance.getEntriesByType('resource').filter(r => /\\.js(\\?|$)/.test(r.name))
+  .map(r => [r.name, r.encodedBodySize])"""
+
+
+@pytest.mark.parametrize("page", list(WIDGET_SLIDERS))
+def test_each_interactive_figure_is_drawn_once_and_its_slider_works_without_a_kernel(server, browser, page):
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    tab.goto(f"{server}/{page}", wait_until="networkidle")
+    tab.wait_for_selector(".widget-slider .noUi-handle", timeout=20000)
+    sliders = tab.locator(".widget-slider").count()
+    before = tab.evaluate(SHOWN_WIDGET_IMAGES_JS)
+    handle = tab.locator(".widget-slider .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    tab.keyboard.press("ArrowRight")
+    tab.keyboard.press("ArrowRight")
+    tab.wait_for_timeout(500)
+    after = tab.evaluate(SHOWN_WIDGET_IMAGES_JS)
+    scripts = [name for name, _ in tab.evaluate(JS_BYTES_JS) if "@jupyter-widgets" in name]
+    tab.close()
+    assert sliders == WIDGET_SLIDERS[page], f"{sliders} sliders: a figure is drawn more than once"
+    assert len(before) == 1 and len(after) == 1 and before != after, (before, after)
+    assert len(scripts) == 1 and scripts[0].split("?")[0].endswith("/embed-amd.js"), scripts
+
+
+def test_pages_without_widgets_load_no_widget_manager(server, browser, capsys):
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    sizes = {}
+    for page in ("book/intro.html", "book/regularization/noise.html", "book/appendix/checks.html",
+                 "book/using/using_this_book.html"):
+        tab.goto(f"{server}/{page}", wait_until="networkidle")
+        loaded = tab.evaluate(JS_BYTES_JS)
+        sizes[page] = (sum(size for _, size in loaded), max(loaded, key=lambda r: r[1]))
+        widgets = [name for name, _ in loaded if "@jupyter-widgets" in name or "require" in name]
+        assert bool(widgets) == (page in WIDGET_SLIDERS), (page, widgets)
+    tab.close()
+    with capsys.disabled():
+        for page, (total, (largest, size)) in sizes.items():
+            print(f"\n  {page}: {total / 1e6:.2f} MB of JavaScript, largest {largest.split('/')[-1]} "
+                  f"{size / 1e6:.2f} MB")
