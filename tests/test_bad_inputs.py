@@ -202,6 +202,10 @@ CASES = [
      "dest cannot be created"),
     ("download-corrupt-cache", lambda: in_tmp(corrupt_cache), ValueError, "file.gz is corrupt: SHA-256"),
     # ---- models: builders
+    ("weight_names-not-a-module", lambda: models.weight_names([torch.ones(2)]), TypeError,
+     "model must be a torch.nn.Module, got list"),
+    ("figure1_net-bn-string", lambda: models.figure1_net(4, 2, bn="yes"), TypeError,
+     "bn must be True or False"),
     ("mlp-sizes-a-bare-int", lambda: models.mlp(784), TypeError, "sizes must be a list of integer widths"),
     ("mlp-sizes-a-string", lambda: models.mlp("64,10"), TypeError, "sizes must be a list of integer widths"),
     ("mlp-only-one-size", lambda: models.mlp([4]), ValueError,

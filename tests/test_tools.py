@@ -89,3 +89,22 @@ def test_a_run_must_say_what_it_changes(capsys):
     for argv in (["x.ipynb"], ["x.ipynb", "--as-stored", "--seeds", "3"], ["x.ipynb", "--budget", "0"]):
         with pytest.raises(SystemExit):
             robustness.main(argv)
+
+
+def test_shown_code_counts_docstring_check_and_code_lines():
+    import shown_code
+
+    text = '''def f(x, lr):
+    """Return x
+    minus lr."""
+    lr = check_float("lr", lr, minimum=0.0)
+    if x.ndim != 1:
+        raise ValueError(
+            "x must be a vector")
+    # the update
+    y = x - lr
+
+    return y'''
+    assert shown_code.classify(text) == {"docstring": 2, "check": 4, "code": 4}
+    book = shown_code.displayed(sorted((shown_code.ROOT / "book").glob("**/*.ipynb")))
+    assert len(book) > 50 and all(t.strip() for t in book)

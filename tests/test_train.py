@@ -167,9 +167,35 @@ def test_optimizer_of_another_model_and_regression_shapes_are_rejected():
 def test_divergence_is_detected():
     torch.manual_seed(0)
     model = tw.models.mlp([5, 16, 2])
-    hist = fit(model, blobs(), optimizer=sgd(lr=1e30), epochs=5, progress=False)
+    with pytest.warns(RuntimeWarning, match="fit: training diverged: the training loss became nan at step"):
+        hist = fit(model, blobs(), optimizer=sgd(lr=1e30), epochs=5, progress=False)
     assert hist.diverged and len(hist.epochs) < 5 and "became" in hist.stop_reason
     assert "diverged" in repr(hist) or not hist.epochs
+
+
+@pytest.mark.parametrize("lr", [1e30, 1e3])
+def test_divergence_stops_before_the_bad_step_and_keeps_the_last_finite_loss_s_parameters(lr):
+    """Before: the loop went on stepping with NaN until the epoch ended and returned NaN weights,
+    without a word. Now the run stops at the first non-finite loss, before that step's update: its
+    parameters are those of the same run stopped one step earlier by max_steps."""
+    import re
+    import warnings
+
+    def run(**kwargs):
+        torch.manual_seed(0)
+        model = tw.models.mlp([5, 16, 2])
+        return model, fit(model, blobs(), optimizer=sgd(lr=lr), epochs=20, batch_size=32, progress=False,
+                          **kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tolerated: no warning
+        model, hist = run(tolerate_divergence=True)
+    step = int(re.search(r"at step (\d+)", hist.stop_reason).group(1))
+    assert hist.diverged and len(hist.step_loss) == step - 1 and all(np.isfinite(hist.step_loss))
+    assert "training stopped before that step's update" in hist.stop_reason
+    earlier, _ = run(max_steps=step - 1, tolerate_divergence=True)
+    for p, q in zip(model.parameters(), earlier.parameters(), strict=True):
+        assert torch.isfinite(p).all() and torch.equal(p, q)
 
 
 def test_regression_with_mse():
@@ -304,3 +330,104 @@ def test_progress_bars_follow_the_environment_unless_asked(monkeypatch):
     with pytest.raises(TypeError, match="progress must be True, False or None, got 'no'"):
         fit(model, blobs(), optimizer=sgd(), epochs=1, progress="no")
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))  # nothing trained
+
+
+# ---------------------------------------------------------------------------------------------------
+# A loop that fails loudly (issue 26): what happens to the model and the other callbacks when
+# something goes wrong part-way.
+
+class _FailsAtEnd(Callback):
+    def on_fit_end(self, state):
+        raise RuntimeError("cannot tidy up")
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["fit", "fit_many"])
+def test_every_callback_is_ended_when_an_earlier_one_fails_at_the_end(many):
+    """Before: the exception skipped the later callbacks' on_fit_end, so WeightNoise's hooks stayed on
+    the model and every later training-mode forward added noise to its weights."""
+    from trainwell.regularization import WeightNoise
+
+    class Ends(Callback):
+        many = True
+
+        def on_fit_end(self, state):
+            raise ValueError("and neither can I")
+
+    class FailsAtEnd(_FailsAtEnd):
+        many = True
+
+    noise = WeightNoise(0.5)
+    kwargs = dict(optimizer=sgd(), epochs=1, batch_size=32, progress=False,
+                  callbacks=[FailsAtEnd(), noise, Ends()])
+    with pytest.raises(RuntimeError, match="cannot tidy up") as info:
+        if many:
+            tw.train.fit_many(lambda: tw.models.mlp([5, 16, 2]), blobs(), seeds=[0, 1], **kwargs)
+        else:
+            model = tw.models.mlp([5, 16, 2])
+            fit(model, blobs(), **kwargs)
+    assert "Ends.on_fit_end also failed: ValueError: and neither can I" in "\n".join(info.value.__notes__)
+    if not many:
+        model.train()
+        x = blobs().X_val
+        assert torch.equal(model(x), model(x))  # no noise hook left behind
+        assert not model._forward_pre_hooks
+
+
+def test_a_refused_schedule_value_changes_no_hyperparameter():
+    from trainwell.train import Schedule
+
+    model = tw.models.mlp([5, 16, 2])
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    schedule = Schedule("lr", lambda e: 0.1 / e if e < 3 else -0.1)
+    with pytest.raises(ValueError, match=r"schedule\(3\) for 'lr': Invalid learning rate: -0.1"):
+        fit(model, blobs(), optimizer=opt, epochs=5, progress=False, callbacks=[schedule])
+    assert schedule.values == [0.1, 0.05] and opt.param_groups[0]["lr"] == 0.05
+
+
+def test_a_refused_scheduler_step_puts_the_last_rate_back():
+    model = tw.models.mlp([5, 16, 2])
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = LRScheduler(lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: [1.0, 0.5, -1.0][e]))
+    with pytest.raises(ValueError, match="Invalid learning rate: -0.1"):
+        fit(model, blobs(), optimizer=opt, epochs=5, progress=False, callbacks=[scheduler])
+    assert opt.param_groups[0]["lr"] == 0.05
+
+
+def test_bad_labels_in_any_split_are_refused_before_the_first_step():
+    """Before: a label out of range in y_val was refused only after a whole epoch of training, by
+    evaluate; now the model is untouched."""
+    model = tw.models.mlp([5, 16, 2])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    data = blobs()
+    data.y_val = data.y_val.clone()
+    data.y_val[3] = 2
+    with pytest.raises(ValueError, match=r"y_val holds class labels in \[0, 2\], outside \[0, 1\]"):
+        fit(model, data, optimizer=sgd(), epochs=3, progress=False)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("flag", [np.True_, np.False_])
+def test_numpy_booleans_are_flags_as_in_pytorch(flag):
+    from trainwell.batchnorm import BatchNorm1d
+
+    assert BatchNorm1d(3, affine=flag).affine == bool(flag) == torch.nn.BatchNorm1d(3, affine=flag).affine
+    params = [torch.zeros(2, requires_grad=True)]
+    for module in (torch.optim, tw.optim):
+        opt = module.SGD(params, lr=0.1, momentum=0.9, nesterov=flag, foreach=np.False_)
+        assert opt.param_groups[0]["nesterov"] == flag
+    assert EarlyStopping(2, restore_best=flag).restore_best is bool(flag)
+    assert tw.models.figure1_net(4, 2, bn=flag) is not None
+    assert tw.train.progress_enabled(flag) is bool(flag)
+
+
+def test_numpy_numbers_are_numbers_as_in_pytorch():
+    from trainwell.batchnorm import BatchNorm1d
+
+    assert BatchNorm1d(np.int64(3)).num_features == torch.nn.BatchNorm1d(np.int64(3)).num_features == 3
+    assert tw.models.mlp([np.int64(5), np.int32(4), 2])[0].out_features == 4
+    opt = tw.optim.SGD([torch.zeros(2, requires_grad=True)], lr=np.float32(0.1), momentum=np.float64(0.9))
+    assert opt.param_groups[0]["momentum"] == 0.9
+    hist = fit(tw.models.mlp([5, 3, 2]), blobs(), optimizer=sgd(), epochs=np.int64(2),
+               batch_size=np.int32(32), seed=np.uint8(3), progress=False,
+               callbacks=[EarlyStopping(np.int64(2))])
+    assert len(hist.epochs) == 2

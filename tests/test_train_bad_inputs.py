@@ -69,6 +69,8 @@ CASES = [
     ("fit batch size negative", lambda: _fit(batch_size=-4), ValueError, "Invalid batch_size: -4"),
     ("fit seed negative", lambda: _fit(seed=-1), ValueError, "Invalid seed: -1"),
     ("fit max steps zero", lambda: _fit(max_steps=0), ValueError, "Invalid max_steps: 0"),
+    ("fit tolerate_divergence string", lambda: _fit(tolerate_divergence="yes"), TypeError,
+     "tolerate_divergence must be True or False"),
     ("fit progress string", lambda: _fit(progress="yes"), TypeError, "progress must be True, False or None"),
     ("fit optimizer not callable", lambda: _fit(optimizer=0.1), TypeError,
      "optimizer must be a torch.optim.Optimizer or a function"),
@@ -112,6 +114,26 @@ CASES = [
     ("regression targets that would broadcast", lambda: _fit(
         model=nn.Linear(4, 1), loss="mse", data=_data(y_train=torch.randn(40), y_val=torch.randn(10))),
      ValueError, "a regression loss would broadcast them"),
+    # the data, checked before the first step (issue 26): every split, not only what an epoch touches
+    ("data nan in the training inputs", lambda: _fit(data=_data(X_train=_nan(X))), ValueError,
+     "X_train holds 1 non-finite value(s)"),
+    ("data inf in the validation inputs", lambda: _fit(data=_data(X_val=_nan(X[:10], float("inf")))),
+     ValueError, "X_val holds 1 non-finite value(s)"),
+    ("data nan in the test inputs", lambda: _fit(data=_data(X_test=_nan(X[:10]), y_test=Y[:10])),
+     ValueError, "X_test holds 1 non-finite value(s)"),
+    ("data nan regression target", lambda: _fit(
+        model=nn.Linear(4, 1), loss="mse",
+        data=_data(y_train=_nan(torch.randn(40, 1)), y_val=torch.randn(10, 1))),
+     ValueError, "y_train holds 1 non-finite value(s)"),
+    ("data validation label out of range", lambda: _fit(data=_data(y_val=_label(Y[:10], 7))), ValueError,
+     "y_val holds class labels in [0, 7], outside [0, 2] for a model with 3 outputs"),
+    ("data negative training label", lambda: _fit(data=_data(y_train=_label(Y, -1))), ValueError,
+     "y_train holds class labels in [-1, 2]"),
+    ("data test label out of range", lambda: _fit(data=_data(X_test=X[:10], y_test=_label(Y[:10], 3))),
+     ValueError, "y_test holds class labels in [0, 3]"),
+    ("data labels for a model without classes",
+     lambda: _fit(model=nn.Sequential(nn.Linear(4, 3), nn.Flatten(0))),
+     ValueError, "integer labels need class scores of shape (n, C)"),
     # callbacks
     ("early stopping patience zero", lambda: EarlyStopping(0), ValueError, "Invalid patience: 0"),
     ("early stopping monitor unknown", lambda: EarlyStopping(2, monitor="loss"), ValueError,
@@ -140,6 +162,20 @@ CASES = [
      ValueError, "has no hyperparameter 'beta'"),
     ("schedule giving a non-number", lambda: _fit(callbacks=[Schedule("lr", lambda e: None)]), ValueError,
      "must be a finite number"),
+    ("schedule giving a negative learning rate", lambda: _fit(callbacks=[Schedule("lr", lambda e: -0.5)]),
+     ValueError, "schedule(1) for 'lr': Invalid learning rate: -0.5"),
+    ("schedule per step giving a negative momentum", lambda: _fit(
+        optimizer=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), epochs=3,
+        callbacks=[Schedule("momentum", lambda t: 0.9 if t < 3 else -0.1, per="step")]), ValueError,
+     "schedule(3) for 'momentum': Invalid momentum value: -0.1"),
+    ("schedule of the book's SGD giving a negative weight decay", lambda: _fit(
+        optimizer=lambda p: tw.optim.SGD(p, lr=0.1), callbacks=[Schedule("weight_decay", lambda e: -1e-3)]),
+     ValueError, "Invalid weight_decay value: -0.001"),
+    ("scheduler giving a negative learning rate", lambda: _fit(epochs=2, callbacks=[LRScheduler(
+        lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 1.0 - 2 * e))]), ValueError,
+     "LRScheduler: LambdaLR: Invalid learning rate: -0.1"),
+    ("record at_start string", lambda: Record(lambda s: 0, at_start="no"), TypeError,
+     "at_start must be True or False"),
     ("stop without a reason", lambda: _state().stop(""), ValueError, "give the reason as a sentence"),
     # repeat, histories, progress
     ("repeat run not callable", lambda: repeat(3, [0]), TypeError, "run must be a function of the seed"),
@@ -164,6 +200,18 @@ CASES = [
     ("stacked input without members", lambda: StackedModel([net(), net()])(X), ValueError,
      "x must have the 2 members along dimension 0"),
 ]
+
+
+def _nan(t: torch.Tensor, value: float = float("nan")) -> torch.Tensor:
+    t = t.clone()
+    t.view(-1)[0] = value
+    return t
+
+
+def _label(y: torch.Tensor, label: int) -> torch.Tensor:
+    y = y.clone()
+    y[-1] = label
+    return y
 
 
 def _progress_env(value):

@@ -4,13 +4,17 @@
    naming a CDN URL and its loader script to every page, although this book does not use Thebe:
    the duplicate declaration raises a JavaScript error in the reader's console. Those scripts are
    removed from every page; the Colab launch button is unaffected.
-2. The widget manager bundle (``@jupyter-widgets/html-manager``) would fetch its fonts and any
+2. The widget manager (``@jupyter-widgets/html-manager``'s ``embed-amd.js``) and RequireJS are
+   loaded once, and only by the pages that show widgets (see ``_widget_scripts_for``).
+3. The widget manager bundle would fetch its fonts and any
    unknown widget module from a CDN. The vendored copy sits in a CDN-like layout under ``_static/``;
    on each page that loads it, the bundle's CDN attribute, its asset path
    (``window.__jupyter_widgets_assets_path__``) and RequireJS's ``baseUrl`` are set to that page's
    relative path into ``_static/``, so everything comes from the site itself, wherever it is hosted.
    A small bridge lets the widgets' MathJax 2 calls reach the site's MathJax 3.
 """
+from __future__ import annotations
+
 from sphinx.builders.html._assets import _JavaScript
 
 WIDGET_BUNDLE = "embed-amd.js"
@@ -32,9 +36,40 @@ def _is_thebe(script) -> bool:
     return "THEBE_JS_URL" in body or filename.endswith("sphinx-thebe.js")
 
 
+def _filename(script) -> str:
+    return str(getattr(script, "filename", "") or "")
+
+
+def _widget_script(script) -> str | None:
+    """For a script of the widget manager or its loader, its file name (``embed-amd.js``,
+    ``require.js``, ...); None for any other script."""
+    filename = _filename(script)
+    if "@jupyter-widgets/" in filename or "requirejs/" in filename:
+        return filename.rsplit("/", 1)[-1]
+    return None
+
+
+def _widget_scripts_for(scripts, has_widgets: bool) -> list:
+    """The page's scripts with the widget manager kept once, and only on a page that shows widgets.
+
+    Jupyter Book adds every .js file found under a static path to every page, so each page loaded
+    RequireJS and three builds of the widget manager (9.1 MB): ``embed-amd.js`` (the one myst-nb
+    asks for), ``libembed-amd.js`` and ``embed.js``, each of which drew every widget, so a widget
+    page showed each interactive figure three times, only the first one working."""
+    kept, seen = [], set()
+    for script in scripts:
+        name = _widget_script(script)
+        if name is None:
+            kept.append(script)
+        elif has_widgets and name in ("require.js", WIDGET_BUNDLE) and name not in seen:
+            seen.add(name)
+            kept.append(script)
+    return kept
+
+
 def _localized(script, static: str) -> list:
-    filename = str(getattr(script, "filename", "") or "")
-    if not filename.endswith(WIDGET_BUNDLE):
+    filename = _filename(script)
+    if _widget_script(script) != WIDGET_BUNDLE:
         return [script]
     assets = f"{static}@jupyter-widgets/html-manager/dist/"
     # The bundle's inner modules locate their fonts from their RequireJS module URL, hence baseUrl.
@@ -48,7 +83,8 @@ def localize_scripts(app, pagename, templatename, context, doctree):
     if "script_files" not in context:
         return
     static = context["pathto"]("_static/", 1)
-    kept = [s for s in context["script_files"] if not _is_thebe(s)]
+    has_widgets = "application/vnd.jupyter.widget-view+json" in context.get("body", "")
+    kept = _widget_scripts_for([s for s in context["script_files"] if not _is_thebe(s)], has_widgets)
     context["script_files"] = [out for s in kept for out in _localized(s, static)]
 
 

@@ -42,10 +42,19 @@ def check_choice(name: str, value, choices) -> object:
     return value
 
 
+def is_bool(value) -> bool:
+    """Whether ``value`` is True or False: Python's bool or NumPy's (``np.True_``), which PyTorch takes
+    wherever it takes a flag. (NumPy 2 renamed its type from ``bool_`` to ``bool``; testing the class,
+    not its name, holds for both.)"""
+    import numpy as np
+
+    return isinstance(value, (bool, np.bool_))
+
+
 def check_bool(name: str, value) -> bool:
     """Return ``value`` if it is True or False (NumPy's bool included); a string such as "no" is an
     error, not a truthy value."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if is_bool(value):
         return bool(value)
     raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
 

@@ -149,8 +149,7 @@ def figure1_net(n_in: int, n_out: int, *, bn: bool, hidden: int = 100, depth: in
     bias (β takes its place). The last sigmoid's input is ``net[-3]``'s output in both variants."""
     n_in = check_int("n_in", n_in, minimum=1)
     n_out = check_int("n_out", n_out, minimum=1)
-    if not isinstance(bn, bool):
-        raise TypeError(f"bn must be True or False, got {bn!r}")
+    bn = check_bool("bn", bn)
     hidden = check_int("hidden", hidden, minimum=1)
     depth = check_int("depth", depth, minimum=1)
     init_std = check_float("init_std", init_std, minimum=0.0, min_inclusive=False)
@@ -260,6 +259,39 @@ def is_batch_norm(module) -> bool:
     """True for PyTorch's batch-norm layers and for layers that declare ``normalizes_over_batch``."""
     return isinstance(module, TORCH_BATCH_NORM_TYPES) or bool(getattr(type(module), "normalizes_over_batch",
                                                                       False))
+
+
+#: Layers whose ``weight`` multiplies the layer's input (an embedding is a linear map of a one-hot input).
+WEIGHT_LAYERS = (nn.Linear, nn.Bilinear, nn.modules.conv._ConvNd, nn.Embedding, nn.EmbeddingBag)
+
+
+def _is_weight(layer: nn.Module, name: str) -> bool:
+    if isinstance(layer, WEIGHT_LAYERS):
+        return name == "weight"
+    if isinstance(layer, nn.MultiheadAttention):  # in_proj_weight, q/k/v_proj_weight (out_proj is a Linear)
+        return name.endswith("proj_weight")
+    if isinstance(layer, nn.RNNBase):  # weight_ih_l0, weight_hh_l0_reverse, weight_hr_l0, ...
+        return name.startswith("weight_")
+    return False
+
+
+def weight_names(model: nn.Module) -> list[str]:
+    """The names (as in ``model.named_parameters()``) of the parameters that are *weights*: those
+    that multiply a layer's input, in linear, bilinear, convolutional (any dimension and transposed),
+    embedding, attention and recurrent layers. Not weights: every bias (``bias``, ``in_proj_bias``,
+    ``bias_k``, ``bias_ih_l0``, ...), the scales and shifts of normalization layers, activation
+    parameters such as PReLU's slopes, and the parameters of any other layer.
+
+    The one rule of the book for "which parameters are weights": the norm penalties, max-norm and
+    weight noise of Part I take these by default, :func:`trainwell.together.weight_decay_groups`
+    decays exactly these, and :func:`trainwell.together.lint` flags decay on anything else."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    owner: dict[int, tuple[nn.Module, str]] = {}
+    for layer in model.modules():
+        for name, p in layer.named_parameters(recurse=False):
+            owner.setdefault(id(p), (layer, name))
+    return [full for full, p in model.named_parameters() if _is_weight(*owner[id(p)])]
 
 
 def batch_norm_layers(model: nn.Module, *, tracking: bool = True) -> list[tuple[str, nn.Module]]:

@@ -21,6 +21,7 @@ import math
 import numbers
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validate import check_choice, check_int
+from ._validate import check_bool, check_choice, check_int, is_bool
 from .config import device as default_device
 from .config import seed_everything
 from .metrics import evaluate, resolve_loss
@@ -129,9 +130,7 @@ class EarlyStopping(Callback):
 
         self.patience = check_int("patience", patience, minimum=1)
         self.monitor = check_choice("monitor", monitor, MONITORS)
-        if not isinstance(restore_best, bool):
-            raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
-        self.restore_best = restore_best
+        self.restore_best = check_bool("restore_best", restore_best)
         self.min_delta = check_float("min_delta", min_delta, minimum=0.0)
 
     def on_fit_start(self, state: TrainState) -> None:
@@ -171,7 +170,7 @@ class Record(Callback):
         self.measure = measure
         self.every = check_int("every", every, minimum=1)
         self.per = check_choice("per", per, ("step", "epoch"))
-        self.at_start = bool(at_start)
+        self.at_start = check_bool("at_start", at_start)
 
     def on_fit_start(self, state: TrainState) -> None:
         self.values, self.at = [], []
@@ -219,13 +218,26 @@ class LRScheduler(Callback):
         if self.plateau and self.per == "step":
             raise ValueError("LRScheduler: ReduceLROnPlateau needs an epoch's metric; use per='epoch'")
 
+    def _step(self, state, *args) -> None:
+        groups = state.optimizer.param_groups
+        before = [group["lr"] for group in groups]
+        self.scheduler.step(*args)
+        try:
+            for group in groups:
+                check_hyperparameter(state.optimizer, "lr", group["lr"],
+                                     f"LRScheduler: {type(self.scheduler).__name__}")
+        except (TypeError, ValueError):
+            for group, lr in zip(groups, before, strict=True):  # the optimizer keeps its last good rates
+                group["lr"] = lr
+            raise
+
     def on_step_end(self, state: TrainState) -> None:
         if self.per == "step":
-            self.scheduler.step()
+            self._step(state)
 
     def on_epoch_end(self, state: TrainState) -> None:
         if self.per == "epoch":
-            self.scheduler.step(state.record[self.monitor]) if self.plateau else self.scheduler.step()
+            self._step(state, state.record[self.monitor]) if self.plateau else self._step(state)
 
 
 class Schedule(Callback):
@@ -251,6 +263,8 @@ class Schedule(Callback):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise ValueError(f"Schedule: schedule({when}) for {self.name!r} must be a finite number, "
                              f"got {value!r}")
+        check_hyperparameter(state.optimizer, self.name, value,
+                             f"Schedule: schedule({when}) for {self.name!r}")
         for group in state.optimizer.param_groups:
             group[self.name] = value
         self.values.append(value)
@@ -274,6 +288,28 @@ class Schedule(Callback):
     def on_fit_end(self, state) -> None:
         ran = state.epoch if self.per == "epoch" else state.step
         del self.values[ran:]  # ``values``: one per epoch (step) that ran, not the one prepared next
+
+
+def check_hyperparameter(optimizer: torch.optim.Optimizer, name: str, value, where: str) -> None:
+    """Put one hyperparameter value, as a schedule is about to set it, through the check that the
+    optimizer's constructor applies to it, by calling the constructor on a throwaway parameter. A
+    negative learning rate set by a schedule is then refused as ``SGD(lr=-0.5)`` is, instead of
+    training on it.
+
+    The value is checked on its own, beside the constructor's defaults: its range, not its
+    combination with the group's other settings (Nesterov's momentum schedule starts at 0, which
+    ``SGD(momentum=0, nesterov=True)`` refuses, and which an update takes as a plain step)."""
+    import inspect
+
+    signature = inspect.signature(type(optimizer).__init__).parameters
+    required = [k for k, p in list(signature.items())[2:]
+                if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if name not in signature or required:  # an optimizer we cannot rebuild is not checked
+        return
+    try:
+        type(optimizer)([torch.zeros(1, requires_grad=True)], **{name: value})
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{where}: {error}") from None
 
 
 def _as_callback(cb) -> Callback:
@@ -308,6 +344,48 @@ def _check_data(data, where: str = "fit") -> None:
     if data.y_train.is_floating_point() != data.y_val.is_floating_point():
         raise ValueError(f"{where}: y_train and y_val must both be class labels or both float targets, got "
                          f"{data.y_train.dtype} and {data.y_val.dtype}")
+    for split in _splits(data):
+        for name in (f"X_{split}", f"y_{split}"):
+            t = getattr(data, name)
+            if t.is_floating_point():
+                bad = int(t.numel() - torch.isfinite(t).sum())
+                if bad:
+                    raise ValueError(f"{where}: {name} holds {bad} non-finite value(s) (NaN or infinity); "
+                                     "training on it would make every later loss NaN (checked before the "
+                                     "first step)")
+
+
+def _splits(data) -> list[str]:
+    """The splits of ``data`` to check before training: train, val, and test when the data have one."""
+    has_test = all(isinstance(getattr(data, f"{v}_test", None), torch.Tensor) for v in "Xy")
+    return ["train", "val"] + (["test"] if has_test else [])
+
+
+def _label_ranges(data) -> list[tuple[str, int, int]]:
+    """``(split, smallest, largest)`` class label of every split that holds integer labels."""
+    ranges = []
+    for split in _splits(data):
+        y = getattr(data, f"y_{split}")
+        if not y.is_floating_point() and y.numel():
+            low, high = torch.stack([y.min(), y.max()]).tolist()
+            ranges.append((split, int(low), int(high)))
+    return ranges
+
+
+def _check_classes(out: torch.Tensor, ranges, where: str, class_dim: int = 1) -> None:
+    """On the first step, before any update: every split's class labels index the model's outputs
+    (``evaluate`` would refuse them only after the first epoch)."""
+    if not ranges:
+        return
+    if out.ndim != class_dim + 1:
+        raise ValueError(f"{where}: integer labels need class scores of shape (n, C) from the model, got "
+                         f"outputs of shape {tuple(out.shape[class_dim - 1:])}")
+    classes = out.shape[class_dim]
+    for split, low, high in ranges:
+        if low < 0 or high >= classes:
+            raise ValueError(f"{where}: y_{split} holds class labels in [{low}, {high}], outside [0, "
+                             f"{classes - 1}] for a model with {classes} outputs (checked before the first "
+                             "step)")
 
 
 def _check_last_batch(model: nn.Module, n: int, batch_size: int, drop_last: bool, where: str) -> None:
@@ -349,7 +427,7 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         callbacks: Sequence = (), max_steps: int | None = None, drop_last: bool = False, seed: int = 0,
         device: torch.device | str | None = None, progress: bool | None = None,
-        desc: str = "training", eval_every: int = 1) -> History:
+        desc: str = "training", eval_every: int = 1, tolerate_divergence: bool = False) -> History:
     """Train ``model`` on ``data.X_train, data.y_train`` with mini-batch updates; return a :class:`History`.
 
     - ``optimizer``: a ``torch.optim.Optimizer`` built on ``model.parameters()``, or a function
@@ -374,8 +452,12 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
       sets ``TRAINWELL_PROGRESS=0``, as the book's stored runs and tests do (a bar is for a reader
       watching a live run, not for a page).
 
-    A non-finite training loss, or a non-finite metric after an epoch, ends training with
-    ``history.diverged = True`` and the reason in ``history.stop_reason``.
+    A non-finite training loss (or penalty) ends training at that step, before its update: the
+    model keeps the parameters whose loss was not finite, ``history.diverged`` is True and
+    ``history.stop_reason`` says at which step. A non-finite metric after an epoch ends training
+    the same way. Either warns (a ``RuntimeWarning``) unless ``tolerate_divergence=True``, which
+    says that divergence is an expected outcome (the largest rates of a learning-rate sweep).
+    Checking each step's loss costs one synchronisation with the device per step.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"fit: model must be a torch.nn.Module, got {type(model).__name__}")
@@ -383,6 +465,7 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     batch_size = check_int("batch_size", batch_size, minimum=1)
     seed = check_int("seed", seed, minimum=0, maximum=2**63 - 1)
     eval_every = check_int("eval_every", eval_every, minimum=1)
+    tolerate_divergence = check_bool("tolerate_divergence", tolerate_divergence)
     progress_enabled(progress)  # a bad value fails here, before anything is trained
     if max_steps is not None:
         max_steps = check_int("max_steps", max_steps, minimum=1)
@@ -420,12 +503,32 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
             _loop(state, X, y, Xv, yv, epochs=epochs, batch_size=batch_size, loss_fn=loss_fn,
                   penalty=penalty, transform=transform, callbacks=callbacks, max_steps=max_steps,
                   drop_last=drop_last, order_generator=order_generator, progress=progress, desc=desc,
-                  eval_every=eval_every)
+                  eval_every=eval_every, label_ranges=_label_ranges(data))
         finally:
-            for cb in started:
-                cb.on_fit_end(state)
+            _end_callbacks(started, state)
     history.stop_reason = state.stop_reason
+    if history.diverged and not tolerate_divergence:
+        warnings.warn(f"fit: training diverged: {history.stop_reason}. Pass tolerate_divergence=True where "
+                      "divergence is an expected outcome", RuntimeWarning, stacklevel=2)
     return history
+
+
+def _end_callbacks(started: list, state) -> None:
+    """``on_fit_end`` of every callback that started, in order, even when one of them raises: a
+    callback that undoes something when training ends (``WeightNoise`` removes its hooks,
+    ``EarlyStopping`` restores the best parameters) must not be skipped because an earlier one
+    failed. The first error is raised once all have run; any later ones are added to it as notes."""
+    errors = []
+    for cb in started:
+        try:
+            cb.on_fit_end(state)
+        except Exception as error:  # noqa: BLE001 (re-raised below, after the others have ended)
+            errors.append((cb, error))
+    if errors:
+        first = errors[0][1]
+        for cb, error in errors[1:]:
+            first.add_note(f"{type(cb).__name__}.on_fit_end also failed: {type(error).__name__}: {error}")
+        raise first
 
 
 def _check_eval_every(eval_every: int, callbacks, where: str) -> None:
@@ -438,7 +541,7 @@ def _check_eval_every(eval_every: int, callbacks, where: str) -> None:
 
 
 def _loop(state: TrainState, X, y, Xv, yv, *, epochs, batch_size, loss_fn, penalty, transform, callbacks,
-          max_steps, drop_last, order_generator, progress, desc, eval_every=1) -> None:
+          max_steps, drop_last, order_generator, progress, desc, eval_every=1, label_ranges=()) -> None:
     model, optimizer, history, dev = state.model, state.optimizer, state.history, state.device
     n = X.shape[0]
     last_start = n - batch_size if drop_last else n - 1
@@ -454,8 +557,16 @@ def _loop(state: TrainState, X, y, Xv, yv, *, epochs, batch_size, loss_fn, penal
             xb = X[idx]
             if transform is not None:
                 xb = _transformed(transform, xb)
-            batch_loss = loss_fn(_forward(model, xb, y[idx]), y[idx])
+            out = _forward(model, xb, y[idx])
+            if state.step == 0:
+                _check_classes(out, label_ranges, "fit")
+            batch_loss = loss_fn(out, y[idx])
             objective = batch_loss + _penalty(penalty, model) if penalty is not None else batch_loss
+            if not bool(torch.isfinite(objective)):  # the step's one synchronisation
+                history.step_loss.extend(torch.stack(losses).float().cpu().tolist() if losses else [])
+                history.diverged = True
+                state.stop_reason = _divergence(batch_loss, objective, state.step + 1)
+                return
             optimizer.zero_grad(set_to_none=True)
             objective.backward()
             optimizer.step()
@@ -466,14 +577,7 @@ def _loop(state: TrainState, X, y, Xv, yv, *, epochs, batch_size, loss_fn, penal
                 cb.on_step_end(state)
             if state.stop_reason is not None or state.step == max_steps:
                 break
-        step_losses = torch.stack(losses).float().cpu().tolist()  # the epoch's one synchronisation
-        history.step_loss.extend(step_losses)
-        bad = next((i for i, v in enumerate(step_losses) if not math.isfinite(v)), None)
-        if bad is not None:
-            history.diverged = True
-            state.stop_reason = (f"the training loss became {step_losses[bad]} at step "
-                                 f"{state.step - len(step_losses) + bad + 1}")
-            return
+        history.step_loss.extend(torch.stack(losses).float().cpu().tolist())
         state.record = None
         if epoch % eval_every == 0 or epoch == epochs or state.step == max_steps or state.stop_reason:
             record = {"epoch": epoch}
@@ -497,6 +601,14 @@ def _loop(state: TrainState, X, y, Xv, yv, *, epochs, batch_size, loss_fn, penal
         if state.step == max_steps:
             state.stop_reason = f"max_steps={max_steps} reached" if epoch < epochs else None
             return
+
+
+def _divergence(batch_loss: torch.Tensor, objective: torch.Tensor, step: int) -> str:
+    """The stop reason of a step whose loss (or loss plus penalty) is not finite."""
+    loss = batch_loss.detach().item()
+    what = f"the training loss became {loss}" if not math.isfinite(loss) else \
+        f"the penalty made the objective {objective.detach().item()}"
+    return f"{what} at step {step}; training stopped before that step's update"
 
 
 def _forward(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
@@ -531,9 +643,9 @@ def progress_enabled(progress: bool | None = None) -> bool:
     environment variable ``TRAINWELL_PROGRESS`` is ``0`` (``tools/execute_notebooks.py`` and the
     tests set it, so no frozen bar is stored in a notebook or compared by nbval)."""
     if progress is not None:
-        if not isinstance(progress, bool):
+        if not is_bool(progress):
             raise TypeError(f"progress must be True, False or None, got {progress!r}")
-        return progress
+        return bool(progress)
     setting = os.environ.get("TRAINWELL_PROGRESS", "1").strip()
     if setting not in ("0", "1"):
         raise ValueError(f"TRAINWELL_PROGRESS must be 0 or 1, got {setting!r}")
@@ -845,7 +957,7 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
              penalty=None, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
              callbacks: Sequence = (), max_steps: int | None = None, drop_last: bool = False,
              device: torch.device | str | None = None, progress: bool | None = None,
-             desc: str = "training", eval_every: int = 1) -> Runs:
+             desc: str = "training", eval_every: int = 1, tolerate_divergence: bool = False) -> Runs:
     """Train one member per (setting, seed) side by side, each the run that
 
         seed_everything(seed); model = build(); fit(model, data, optimizer=<setting>, seed=seed, ...)
@@ -864,6 +976,9 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
       its own); :class:`Record` and :class:`LRScheduler` see a :class:`ManyState`.
     - ``penalty``: an object with a method ``many(stacked) -> (M,) tensor`` (Part I's penalties have
       one), added to the members' losses.
+    - A member whose loss stops being finite stops alone, at that step and before its update, as its
+      :func:`fit` run would; one warning lists the members that diverged, unless
+      ``tolerate_divergence=True``.
     - The other arguments are :func:`fit`'s. Returns :class:`Runs`: settings, seeds, histories and the
       trained models, member by member, in the order settings × seeds.
     """
@@ -893,6 +1008,7 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
         raise TypeError(f"fit_many: transform must be a function, got {type(transform).__name__}")
     plain_callbacks, stopping = _many_callbacks(callbacks)
     eval_every = check_int("eval_every", eval_every, minimum=1)
+    tolerate_divergence = check_bool("tolerate_divergence", tolerate_divergence)
     _check_eval_every(eval_every, plain_callbacks + stopping, "fit_many")
     loss_fn = resolve_loss(loss)
     loss_name = loss if isinstance(loss, str) else None
@@ -939,10 +1055,9 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
                    loss_fn=loss_fn, penalty=penalty, transform=transform, callbacks=plain_callbacks,
                    tracker=tracker, final_state=final_state, streams=streams,
                    order_generators=order_generators, max_steps=max_steps, drop_last=drop_last,
-                   progress=progress, desc=desc, eval_every=eval_every)
+                   progress=progress, desc=desc, eval_every=eval_every, label_ranges=_label_ranges(data))
     finally:
-        for cb in started:
-            cb.on_fit_end(state)
+        _end_callbacks(started, state)
     for m in range(M):
         chosen = None
         if tracker is not None and tracker.rule.restore_best and tracker.best_state[m] is not None:
@@ -952,6 +1067,14 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
         if chosen is not None:
             stacked.load_member_state(m, chosen)
     stacked.unstack(models)
+    diverged = [m for m in range(M) if histories[m].diverged]
+    if diverged and not tolerate_divergence:
+        which = "; ".join(", ".join([f"{k}={v}" for k, v in member_settings[m].items()]
+                                    + [f"seed {member_seeds[m]}: {histories[m].stop_reason}"])
+                          for m in diverged[:3]) + ("; ..." if len(diverged) > 3 else "")
+        warnings.warn(f"fit_many: {len(diverged)} of {M} members diverged ({which}). Pass "
+                      "tolerate_divergence=True where divergence is an expected outcome", RuntimeWarning,
+                      stacklevel=2)
     return Runs(member_settings, member_seeds, histories, models)
 
 
@@ -982,7 +1105,7 @@ def _build_members(build, seeds: list[int], dev: torch.device) -> list[nn.Module
 
 def _many_loop(state: ManyState, stacked, data, dev, *, epochs, batch_size, loss, loss_fn, penalty,
                transform, callbacks, tracker, final_state, streams, order_generators, max_steps, drop_last,
-               progress, desc, eval_every=1) -> None:
+               progress, desc, eval_every=1, label_ranges=()) -> None:
     from .stacked import member_rng
 
     X, y = data.X_train.to(dev), data.y_train.to(dev)
@@ -1013,10 +1136,24 @@ def _many_loop(state: ManyState, stacked, data, dev, *, epochs, batch_size, loss
                     with member_rng(streams[m]):
                         batches.append(_transformed(transform, xb[m]))
                 xb = torch.stack(batches)
-            member_loss = _member_losses(loss, loss_fn, stacked(xb), yb)
-            objective = member_loss if running is None else torch.where(running, member_loss, 0.0)
-            if penalty is not None:
-                objective = objective + penalty.many(stacked)
+            out = stacked(xb)
+            if state.step == 0:
+                _check_classes(out, label_ranges, "fit_many", class_dim=2)
+            member_loss = _member_losses(loss, loss_fn, out, yb)
+            objective = member_loss if penalty is None else member_loss + penalty.many(stacked)
+            finite = torch.isfinite(objective)
+            if not bool(finite.all()):  # the step's one synchronisation
+                bad = [m for m in range(M) if active[m] and not bool(finite[m])]
+                for m in bad:  # each stops before this step's update, as its fit run does
+                    mine = torch.stack(losses)[:, m].float().cpu().tolist() if losses else []
+                    histories[m].step_loss.extend(mine)
+                    histories[m].diverged = True
+                    finish(m, _divergence(member_loss[m], objective[m], state.step + 1))
+                if not any(active):
+                    return
+                running = torch.tensor(active, device=dev)
+            if running is not None:
+                objective = torch.where(running, objective, 0.0)
             opt.zero_grad(set_to_none=True)
             objective.sum().backward()
             opt.step()
@@ -1029,14 +1166,8 @@ def _many_loop(state: ManyState, stacked, data, dev, *, epochs, batch_size, loss
                 break
         step_losses = torch.stack(losses).float().cpu().T.tolist()  # (M, steps): one synchronisation
         for m in range(M):
-            if not active[m]:
-                continue
-            histories[m].step_loss.extend(step_losses[m])
-            bad = next((i for i, v in enumerate(step_losses[m]) if not math.isfinite(v)), None)
-            if bad is not None:
-                histories[m].diverged = True
-                finish(m, f"the training loss became {step_losses[m][bad]} at step "
-                          f"{state.step - len(step_losses[m]) + bad + 1}")
+            if active[m]:
+                histories[m].step_loss.extend(step_losses[m])
         records: list[dict | None] = [None] * M
         if epoch % eval_every == 0 or epoch == epochs or state.step == max_steps or state.stop_reason:
             train_scores = _evaluate_members(stacked, X, y, loss, loss_fn)

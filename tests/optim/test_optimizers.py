@@ -517,3 +517,39 @@ def test_ours_are_torch_optimizers_and_zero_grad_is_inherited(name):
     _loss(params, _data(torch.float64)).backward()
     opt.zero_grad()
     assert all(p.grad is None for p in params)
+
+
+def test_another_optimizers_state_dict_is_refused_as_pytorch_refuses_it():
+    """Before: our SGD loaded Adam's state dict and went on with the default momentum and Adam's
+    hyperparameters beside it. PyTorch's SGD fails at its next step (KeyError: 'momentum'); ours
+    refuses at load, names what is missing, and is unchanged."""
+    params = _leaves(_start(torch.float64))
+    adam = torch.optim.Adam(params)
+    _run(adam, params, _data(torch.float64), 2)
+    theirs = torch.optim.SGD(_leaves(_start(torch.float64)), lr=0.1, momentum=0.9)
+    theirs.load_state_dict(adam.state_dict())
+    with pytest.raises(KeyError, match="momentum"):
+        theirs.step()
+    ours = optim.SGD(_leaves(_start(torch.float64)), lr=0.1, momentum=0.9)
+    before = copy.deepcopy(ours.state_dict())
+    with pytest.raises(ValueError, match="param group 0 has no momentum, dampening; the state dict was "
+                                         "saved by another kind of optimizer"):
+        ours.load_state_dict(adam.state_dict())
+    assert ours.state_dict() == before
+    with pytest.raises(ValueError, match="Adam.load_state_dict: param group 0 has no betas, eps"):
+        optim.Adam(_leaves(_start(torch.float64))).load_state_dict(before)
+
+
+@pytest.mark.parametrize("name, key, value, phrase", [
+    ("SGD", "lr", -1.0, "Invalid learning rate: -1.0"),
+    ("Adam", "betas", (0.9, 1.5), "Invalid beta parameter at index 1"),
+    ("RMSprop", "alpha", -0.5, "Invalid alpha value: -0.5"),
+])
+def test_loaded_hyperparameters_go_through_the_constructors_checks(name, key, value, phrase):
+    params = _leaves(_start(torch.float64))
+    opt = getattr(optim, name)(params, lr=0.01)
+    saved = copy.deepcopy(opt.state_dict())
+    saved["param_groups"][0][key] = value
+    with pytest.raises(ValueError, match=f"{name}.load_state_dict: param group 0: {phrase}"):
+        opt.load_state_dict(saved)
+    assert opt.param_groups[0][key] != value

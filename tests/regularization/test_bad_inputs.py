@@ -68,6 +68,12 @@ def conv():
     return nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU())
 
 
+def no_weights():
+    """A model with parameters but no weights (tw.models.weight_names): a normalization layer's scale
+    and shift and PReLU's slope."""
+    return nn.Sequential(nn.LayerNorm(64), nn.PReLU())
+
+
 def state_of(model, optimizer=None):
     """What a callback's on_fit_start sees."""
     optimizer = optimizer or torch.optim.SGD(model.parameters(), lr=0.1)
@@ -152,7 +158,8 @@ CASES = [
     ("L2-params-empty", lambda: L2(0.1, params=[]), TypeError,
      "params must be 'weights', 'all' or a non-empty"),
     ("L2-call-tensor", lambda: L2(0.1)(torch.ones(3)), TypeError, "L2: model must be a torch.nn.Module"),
-    ("L2-call-model-without-weights", lambda: L2(0.1)(conv()), ValueError, "has no parameter to penalize"),
+    ("L2-call-model-without-weights", lambda: L2(0.1)(no_weights()), ValueError,
+     "has no parameter to penalize"),
     ("L2-many-plain-model", lambda: L2(0.1).many(mlp()), TypeError,
      "stacked must be a fit_many StackedModel"),
     ("L1-alpha-string", lambda: L1("0.1"), TypeError, "alpha must be a real number"),
@@ -271,7 +278,7 @@ CASES = [
      "params must be a tensor or an iterable of tensors"),
     ("L2Ball-radius-zero", lambda: L2Ball(0.0), ValueError, "Invalid radius: 0.0"),
     ("L2Ball-radius-negative", lambda: L2Ball(-2.0), ValueError, "Invalid radius: -2.0"),
-    ("L2Ball-model-without-weights", lambda: L2Ball(1.0).on_fit_start(state_of(conv())), ValueError,
+    ("L2Ball-model-without-weights", lambda: L2Ball(1.0).on_fit_start(state_of(no_weights())), ValueError,
      "has no parameter to penalize"),
     ("MaxNorm-stacked-without-linear",
      lambda: MaxNorm(1.0).on_fit_start(types.SimpleNamespace(model=StackedModel([nn.Sequential(nn.ReLU())]))),
@@ -334,7 +341,8 @@ CASES = [
      TypeError, "x must be a floating-point tensor"),
     ("WeightNoise-sigma-negative", lambda: WeightNoise(-0.1), ValueError, "Invalid sigma: -0.1"),
     ("WeightNoise-sigma-nan", lambda: WeightNoise(NAN), ValueError, "Invalid sigma: nan"),
-    ("WeightNoise-model-without-weights", lambda: WeightNoise(0.1).on_fit_start(state_of(conv())), ValueError,
+    ("WeightNoise-model-without-weights", lambda: WeightNoise(0.1).on_fit_start(state_of(no_weights())),
+     ValueError,
      "has no parameter to penalize"),
     # ---- overfitting -------------------------------------------------------------------------------
     ("with_random_labels-regression", lambda: with_random_labels(tw.data.load("regression", n=50, d=2), 0.5),
@@ -425,7 +433,7 @@ def test_project_l2_ball_changes_nothing_when_it_fails():
 def test_weight_callbacks_stop_fit_before_the_first_step(callback):
     digits = tw.data.load("digits").subset_train(64)
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Unflatten(1, (1, 64)), nn.Conv1d(1, 10, 64), nn.Flatten())  # no such weights
+    model = no_weights()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(ValueError, match="has no parameter to penalize"):
         tw.train.fit(model, digits, optimizer=lambda p: torch.optim.SGD(p, lr=1.0), epochs=1,

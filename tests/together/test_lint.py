@@ -364,3 +364,47 @@ def test_early_stopping_without_restore_is_caught_and_restore_clears_it():
     w = only(lint(model, callbacks=callbacks, quiet=True), "early-stop-no-restore")
     assert w.where == ("callbacks[1]",) and "restore_best=False" in w.message and "patience=4" in w.message
     assert lint(model, callbacks=(EarlyStopping(4),), quiet=True) == []
+
+
+class _Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(10, 8)
+        self.attn = nn.MultiheadAttention(8, 2, add_bias_kv=True)
+        self.rnn = nn.LSTM(8, 4, bidirectional=True)
+        self.norm = nn.LayerNorm(8)
+        self.act = nn.PReLU()
+
+
+WEIGHT_CASES = {
+    "conv1d, prelu, linear": (nn.Sequential(nn.Conv1d(1, 4, 3), nn.PReLU(), nn.Flatten(), nn.Linear(8, 2)),
+                              ["0.weight", "3.weight"]),
+    "linear, batch norm": (nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)),
+                           ["0.weight", "3.weight"]),
+    "the book's batch norm, conv2d": (nn.Sequential(nn.Conv2d(1, 2, 3), BookBN1d(2)), ["0.weight"]),
+    "embedding, attention, lstm, layer norm": (_Head(), [
+        "embed.weight", "attn.in_proj_weight", "attn.out_proj.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0",
+        "rnn.weight_ih_l0_reverse", "rnn.weight_hh_l0_reverse"]),
+}
+
+
+@pytest.mark.parametrize("case", list(WEIGHT_CASES))
+def test_one_rule_for_which_parameters_are_weights(case):
+    """Before: on conv1d + PReLU + linear the penalties took 3.weight only and weight_decay_groups
+    decayed 0.weight, 1.weight (PReLU's slope) and 3.weight; weight_decay_groups also decayed
+    attention's in_proj_bias and the LSTM's biases. Now all three read tw.models.weight_names."""
+    from trainwell.regularization import penalized_names
+
+    model, weights = WEIGHT_CASES[case]
+    assert tw.models.weight_names(model) == weights
+    assert penalized_names(model) == weights
+    named = {id(p): n for n, p in model.named_parameters()}
+    groups = weight_decay_groups(model, 0.1)
+    assert [named[id(p)] for p in groups[0]["params"]] == weights and groups[0]["weight_decay"] == 0.1
+    rest = [n for n in named.values() if n not in weights]
+    assert [named[id(p)] for p in groups[1]["params"]] == rest and groups[1]["weight_decay"] == 0.0
+    found = lint(model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.1), quiet=True)
+    flagged = [w for w in found if w.code == "wd-on-bn-bias"]
+    assert len(flagged) == 1 and set(flagged[0].where) == set(rest)
+    assert not [w for w in lint(model, optimizer=torch.optim.SGD(groups, lr=0.1), quiet=True)
+                if w.code == "wd-on-bn-bias"]

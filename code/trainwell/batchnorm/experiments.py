@@ -152,7 +152,7 @@ def lr_sweep_runs(data, *, bn: bool, learning_rates, seeds, epochs: int, depth: 
     sizes = [data.n_features] + [width] * depth + [data.n_classes]
     runs = fit_many(lambda: mlp(sizes, norm=nn.BatchNorm1d if bn else None), data, seeds=seeds,
                     grid={"lr": lrs}, optimizer=lambda p: torch.optim.SGD(p, lr=lrs[0]), epochs=epochs,
-                    batch_size=batch_size, progress=False)
+                    batch_size=batch_size, progress=False, tolerate_divergence=True)
     chance = 1.0 / data.n_classes
     final = [chance if h.diverged or not h.epochs else float(h.epochs[-1]["val_acc"]) for h in runs.histories]
     return np.array(final).reshape(len(lrs), len(seeds)).T  # members are ordered settings x seeds

@@ -10,7 +10,7 @@ import numbers
 import torch
 from torch.optim import Optimizer
 
-from .._validate import check_bool
+from .._validate import check_bool, is_bool
 
 # PyTorch's keywords that choose *how* a step is computed (several kernels), not *what* it computes.
 SWITCHES = ("foreach", "fused", "capturable", "differentiable")
@@ -60,9 +60,9 @@ def check_switches(owner: str, hyper: dict) -> None:
     ``torch.optim`` with its defaults runs unchanged), True is a ValueError."""
     for name in SWITCHES:
         value = hyper.get(name)
-        if value is None or value is False:
+        if value is None or (is_bool(value) and not value):
             continue
-        if value is True:
+        if is_bool(value):
             raise ValueError(f"{owner}(..., {name}=True) is not supported: trainwell's {owner} has one plain "
                              f"per-tensor implementation; pass {name}=None or False (torch.optim.{owner} "
                              f"has the {name} option)")
@@ -137,6 +137,43 @@ class PlainOptimizer(Optimizer):
             check_switches(type(self).__name__, param_group)
             self._check(param_group)
         super().add_param_group(param_group)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """PyTorch's ``load_state_dict``, after two checks that leave the optimizer unchanged when they
+        fail. A state dict saved by another kind of optimizer (Adam's, loaded into SGD) is refused:
+        it lacks this optimizer's numeric hyperparameters (SGD's ``momentum``), which
+        ``torch.optim.SGD`` notices only at its next step (a KeyError) and which we would otherwise
+        fill silently with the defaults. And every loaded hyperparameter goes through the
+        constructor's check of its range (a learning rate edited to -1 in a checkpoint is refused as
+        ``SGD(lr=-1)`` is); combinations are not re-checked, since a schedule may legitimately make
+        one the constructor refuses (Nesterov's momentum starts at 0)."""
+        groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
+        if isinstance(groups, list):
+            name = type(self).__name__
+            required = [k for k, v in self.defaults.items() if k not in SWITCHES and not is_bool(v)]
+            for i, group in enumerate(groups):
+                if not isinstance(group, dict):
+                    continue  # PyTorch's own error follows
+                missing = [k for k in required if k not in group]
+                if missing:
+                    saved = ", ".join(k for k in group if k != "params")
+                    raise ValueError(f"{name}.load_state_dict: param group {i} has no {', '.join(missing)}; "
+                                     f"the state dict was saved by another kind of optimizer (its "
+                                     f"hyperparameters: {saved})")
+                # each number on its own beside the defaults with every flag off (its range, as for a
+                # schedule's value in trainwell.train.Schedule); each flag is True or False
+                plain = {k: False if is_bool(v) else v for k, v in self.defaults.items()}
+                for key, default in self.defaults.items():
+                    if key not in group or key in SWITCHES:
+                        continue
+                    try:
+                        if is_bool(default):
+                            check_bool(key, group[key])
+                        else:
+                            self._check({**plain, key: group[key]})
+                    except (TypeError, ValueError) as error:
+                        raise type(error)(f"{name}.load_state_dict: param group {i}: {error}") from None
+        super().load_state_dict(state_dict)
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)

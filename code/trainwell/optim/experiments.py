@@ -58,7 +58,8 @@ def lr_sweep(data, *, make_optimizer: Callable, learning_rates: Sequence[float],
         raise ValueError("learning_rates is empty")
     return fit_many(mlp_builder(data, hidden), data, seeds=_seeds(seeds), grid={"lr": lrs},
                     optimizer=make_optimizer, epochs=check_int("epochs", epochs, minimum=1),
-                    batch_size=batch_size, callbacks=list(callbacks), progress=False)
+                    batch_size=batch_size, callbacks=list(callbacks), progress=False,
+                    tolerate_divergence=True)  # the largest rates of a sweep may diverge
 
 
 MOMENTUM_ARMS = ("no momentum", "momentum 0.9", "0.5, then 0.9")
@@ -167,7 +168,8 @@ def tuned_comparison(data, build: Callable[[], nn.Module], candidates: dict[str,
     for name, make in candidates.items():
         lrs = [check_float(f"learning_rates[{name!r}]", lr, minimum=0.0, min_inclusive=False)
                for lr in learning_rates[name]]
-        grid = fit_many(build, data, seeds=tune_seeds, grid={"lr": lrs}, optimizer=make, **common)
+        grid = fit_many(build, data, seeds=tune_seeds, grid={"lr": lrs}, optimizer=make,
+                        tolerate_divergence=True, **common)  # a grid's largest rates may diverge
         best_lr = lrs[best_of(grid.by_setting(metric))]
         runs = fit_many(build, data, seeds=test_seeds, grid={"lr": [best_lr]}, optimizer=make, **common)
         out[name] = {"grid": grid, "best_lr": best_lr, "runs": runs}

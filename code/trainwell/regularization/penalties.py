@@ -17,11 +17,8 @@ import torch
 from torch import nn
 
 from .._validate import check_float
+from ..models import weight_names
 from ..stacked import StackedModel
-
-#: The layers whose ``weight`` a norm penalty takes by default (biases and normalization parameters are left
-#: free: a bias does not multiply an input, and penalizing it pulls the outputs' offset towards 0).
-WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
 
 
 def _check_params(params):
@@ -42,9 +39,11 @@ def _check_params(params):
 def penalized_names(model, params="weights") -> list[str]:
     """The names (as in ``model.named_parameters()``) of the parameters a norm penalty acts on.
 
-    - ``params="weights"`` (the default): the ``weight`` of every ``nn.Linear`` and ``nn.Conv2d``
-      layer (subclasses included); not biases, not batch-norm scales and shifts, not other layers'
-      parameters (Goodfellow et al. 2016, §7.1);
+    - ``params="weights"`` (the default): the weights as :func:`trainwell.models.weight_names`
+      defines them, those that multiply a layer's input (linear, convolutional, embedding,
+      attention and recurrent layers); not biases, not batch-norm scales and shifts, not other
+      parameters (Goodfellow et al. 2016, §7.1: a bias does not multiply an input, and penalizing it
+      pulls the outputs' offset towards 0);
     - ``"all"``: every parameter;
     - a list of names: exactly those.
 
@@ -61,8 +60,7 @@ def penalized_names(model, params="weights") -> list[str]:
     if params == "all":
         names = available
     elif params == "weights":
-        layers = [prefix for prefix, layer in module.named_modules() if isinstance(layer, WEIGHT_LAYERS)]
-        names = [n for n in (f"{p}.weight" if p else "weight" for p in layers) if n in available]
+        names = weight_names(module)
     else:
         unknown = [n for n in params if n not in available]
         if unknown:
@@ -71,8 +69,8 @@ def penalized_names(model, params="weights") -> list[str]:
         names = list(params)
     if not names:
         raise ValueError(f"model ({type(module).__name__}) has no parameter to penalize with "
-                         f"params={params!r} (params='weights' takes the weights of nn.Linear and nn.Conv2d "
-                         "layers)")
+                         f"params={params!r} (params='weights' takes the weights of linear, convolutional, "
+                         "embedding, attention and recurrent layers)")
     return names
 
 

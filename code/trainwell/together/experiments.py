@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validate import check_choice, check_float, check_int
+from .._validate import check_bool, check_choice, check_float, check_int
 from ..metrics import evaluate
 from ..regularization.augmentation import RandomShift
 from ..regularization.experiments import (  # Part I's checks and thread policy
@@ -237,7 +237,8 @@ def recipe_run(data, *, techniques, seeds, lrs: Sequence[float], epochs: int, **
     seeds = _seeds(seeds)
     lrs = _positive_floats("lrs", lrs)
     with _one_thread():
-        return fit_many(parts["build"], data, seeds=seeds, grid={"lr": lrs}, progress=False, **parts["fit"])
+        return fit_many(parts["build"], data, seeds=seeds, grid={"lr": lrs}, progress=False,
+                        tolerate_divergence=True, **parts["fit"])  # a grid's largest rates may diverge
 
 
 # ------------------------------------------------------------------------------------------------
@@ -296,8 +297,7 @@ def ablation(data, *, techniques: Sequence[str] = TECHNIQUES, always_on: Sequenc
     seeds = _seeds(seeds)
     factors = _positive_floats("lr_factors", lr_factors)
     epochs = check_int("epochs", epochs, minimum=1)
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be True or False, got {progress!r}")
+    progress = check_bool("progress", progress)
     arms = _arms(studied, always)
     for on in arms.values():  # every arm's settings are checked before anything trains
         recipe(data, on, epochs=epochs, **settings)

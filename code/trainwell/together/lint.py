@@ -46,7 +46,7 @@ from torch import nn
 from .._validate import check_bool, check_float, check_int
 from ..dropout.core import TORCH_DROPOUT_TYPES, Dropout
 from ..dropout.variants import DropConnectLinear, GaussianDropout, StochasticPool2d
-from ..models import is_batch_norm
+from ..models import is_batch_norm, weight_names
 from ..optim import Adam as BookAdam
 from ..optim import NAdam as BookNAdam
 from ..regularization.noise import AdditiveGaussianNoise
@@ -152,15 +152,21 @@ def _is_norm(module: nn.Module) -> bool:
     return is_batch_norm(module) or isinstance(module, _OTHER_NORMS)
 
 
-def _no_decay_names(model: nn.Module) -> dict[int, str]:
-    """``id(parameter) -> name`` for every parameter that weight decay should leave alone: all parameters
-    of normalization layers and every bias."""
-    found: dict[int, str] = {}
-    for mod_name, module in model.named_modules():
+def _bias_or_norm(model: nn.Module) -> set[int]:
+    """``id`` of every bias and every parameter of a normalization layer."""
+    found = set()
+    for _, module in model.named_modules():
         for p_name, p in module.named_parameters(recurse=False):
-            if _is_norm(module) or p_name == "bias":
-                found.setdefault(id(p), f"{mod_name}.{p_name}" if mod_name else p_name)
+            if _is_norm(module) or "bias" in p_name:
+                found.add(id(p))
     return found
+
+
+def _no_decay_names(model: nn.Module) -> dict[int, str]:
+    """``id(parameter) -> name`` for every parameter that weight decay should leave alone: all but the
+    weights of :func:`trainwell.models.weight_names` (biases, normalization parameters, PReLU slopes)."""
+    weights = set(weight_names(model))
+    return {id(p): name for name, p in model.named_parameters() if name not in weights}
 
 
 def _leaves_in_order(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
@@ -213,12 +219,16 @@ def _check_decay_on_norm_and_bias(model, optimizer) -> list[LintWarning]:
         wd = _group_decay(group)
         if wd <= 0:
             continue
-        hit = [names[id(p)] for p in group["params"] if id(p) in names]
+        hit_params = [p for p in group["params"] if id(p) in names]
+        hit = [names[id(p)] for p in hit_params]
         if not hit:
             continue
+        usual = _bias_or_norm(model)
+        kind = "normalization or bias" if all(id(p) in usual for p in hit_params) else \
+            "non-weight (bias, normalization, activation)"
         found.append(LintWarning(
             "wd-on-bn-bias",
-            f"param group {i} of {_owner(optimizer)} decays {len(hit)} normalization or bias parameter(s) "
+            f"param group {i} of {_owner(optimizer)} decays {len(hit)} {kind} parameter(s) "
             f"with weight_decay={wd:g}: {_names(hit)}. Decay pulls them toward 0 and regularizes little; "
             f"put them in a second param group with weight_decay=0, e.g. "
             f"{type(optimizer).__name__}(tw.together.weight_decay_groups(model, {wd:g}), ...).",
@@ -499,9 +509,11 @@ def lint(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, data=
 
 def weight_decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """Two parameter groups for an optimizer, the fix of ``wd-on-bn-bias``: ``weight_decay`` on the
-    weights of linear, convolutional and other layers, and ``weight_decay=0`` on every bias and on all
-    parameters of normalization layers (batch, layer, group, instance norm). An empty group is left
-    out. Use as ``torch.optim.AdamW(weight_decay_groups(model, 0.01), lr=1e-3)``."""
+    weights as :func:`trainwell.models.weight_names` defines them (linear, convolutional, embedding,
+    attention and recurrent weights), and ``weight_decay=0`` on everything else: every bias (attention
+    and recurrent biases included), all parameters of normalization layers (batch, layer, group,
+    instance norm) and activation parameters such as PReLU's slopes. An empty group is left out.
+    Use as ``torch.optim.AdamW(weight_decay_groups(model, 0.01), lr=1e-3)``."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)

@@ -1,0 +1,29 @@
+// Names for controls that the themes and ipywidgets leave unnamed (issue 28, WCAG 2.1 AA).
+// - The sidebar's expand arrows (a <summary> with only an icon) are named after their section.
+// - An ipywidgets slider's handle (role="slider") is named after the slider's visible label; the
+//   widgets are drawn after the page loads, so new ones are named as they appear.
+(function () {
+  function nameSummaries() {
+    document.querySelectorAll("nav details > summary").forEach(function (summary) {
+      if (summary.getAttribute("aria-label")) return;
+      var link = summary.parentElement.previousElementSibling;
+      var title = link ? link.textContent.trim() : "";
+      summary.setAttribute("aria-label", title ? "Sections of " + title : "Sections");
+    });
+  }
+  function nameSliders(root) {
+    root.querySelectorAll(".widget-slider [role='slider']").forEach(function (handle) {
+      if (handle.getAttribute("aria-label")) return;
+      var slider = handle.closest(".widget-slider");
+      var label = slider && slider.querySelector(".widget-label");
+      var text = label ? label.textContent.trim() : "";
+      handle.setAttribute("aria-label", text || "value");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    nameSummaries();
+    nameSliders(document);
+    new MutationObserver(function () { nameSliders(document); })
+      .observe(document.body, {childList: true, subtree: true});
+  });
+})();
