@@ -56,8 +56,54 @@ def test_image_browser_links_slider_and_pages(switcher_pages):
 def test_style_cycles_line_styles_with_colours():
     tw.plot.use_style()
     cycle = mpl.rcParams["axes.prop_cycle"].by_key()
-    assert len(set(map(str, cycle["linestyle"]))) == len(cycle["color"]) == len(tw.plot.COLORS)
+    k = len(tw.plot.COLORS)
+    # the first round: every colour with its own line style
+    assert list(cycle["color"][:k]) == list(tw.plot.COLORS)
+    assert len(set(map(str, cycle["linestyle"][:k]))) == k
+    # later rounds repeat the colours, never a (colour, line style) pair
+    pairs = list(zip(cycle["color"], map(str, cycle["linestyle"]), strict=True))
+    assert len(pairs) == 3 * k and len(set(pairs)) == len(pairs)
     assert mpl.rcParams["xtick.labelsize"] >= 9 and mpl.rcParams["legend.fontsize"] >= 9
+    with pytest.raises(ValueError, match="Invalid n: 0"):
+        tw.plot.style_cycle(0)
+
+
+def _linear_rgb(colour):
+    rgb = np.array([int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+
+
+def _lab(linear_rgb):
+    """CIE L*a*b* (D65) of a linear sRGB colour."""
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                    [0.0193, 0.1192, 0.9505]]) @ linear_rgb / np.array([0.9505, 1.0, 1.089])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+# Machado, Oliveira & Fernandes (2009), severity 1.0, applied to linear RGB.
+_DICHROMACY = {
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                     [-0.011820, 0.042940, 0.968881]],
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                   [0.004733, 0.691367, 0.303900]],
+}
+
+
+def test_palette_contrast_and_colour_blindness():
+    # WCAG 2.1 non-text contrast: every line colour at least 3:1 against the white page
+    for colour in tw.plot.COLORS:
+        luminance = _linear_rgb(colour) @ [0.2126, 0.7152, 0.0722]
+        assert 1.05 / (luminance + 0.05) >= 3.0, colour
+    # every pair of colours stays apart (CIE76 distance above 12) with each kind of dichromacy
+    for name, matrix in _DICHROMACY.items():
+        seen = [_lab(np.clip(np.array(matrix) @ _linear_rgb(c), 0, 1)) for c in tw.plot.COLORS]
+        for i in range(len(seen)):
+            for j in range(i):
+                distance = np.linalg.norm(seen[i] - seen[j])
+                assert distance > 12, (name, tw.plot.COLORS[i], tw.plot.COLORS[j], distance)
 
 
 def test_figure_is_column_wide_and_refuses_three_across():
@@ -105,3 +151,21 @@ def test_seed_band_says_what_its_rows_are():
                              linestyle=":")
     assert line.get_label() == "MC (3 networks x 3 draws)" and line.get_linestyle() == ":"
     plt.close(fig)
+
+
+def test_no_figure_text_below_nine_points():
+    """The house minimum (issue 28): 9-point text is about 10 px on a phone, where figures are shown
+    at no less than 72% of their width (tests/test_site.py); smaller text is not legible there."""
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    small = re.compile(r"\b(?:fontsize|labelsize|size)\s*=\s*([0-9.]+)")
+    sources = {str(p): p.read_text() for p in (root / "code" / "trainwell").rglob("*.py")}
+    for path in sorted((root / "book").rglob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        sources[str(path)] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    found = [(name, m.group(0)) for name, text in sources.items() for m in small.finditer(text)
+             if float(m.group(1)) < 9]
+    assert not found, found

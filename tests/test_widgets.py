@@ -58,3 +58,13 @@ def test_the_book_s_widgets_build_without_stack(monkeypatch, switcher_pages):
     slider, pages = box.children
     assert [page.children[1].value for page in switcher_pages(pages, [slider])] == [
         f"<b>label: {i}</b>" for i in range(3)]
+
+
+def test_a_picture_carries_its_description():
+    image = tw.widgets.picture(b"\x89PNG\r\n\x1a\n", "a red square")
+    assert image.value == b"\x89PNG\r\n\x1a\n"
+    if image.has_trait("tooltip"):  # ipywidgets 8 renders it as the image's title
+        assert image.tooltip == "a red square"
+    for bad in ("", "   ", None):
+        with pytest.raises(ValueError, match="description must be a non-empty str"):
+            tw.widgets.picture(b"", bad)

@@ -14,8 +14,12 @@ import numpy as np
 
 from ._validate import check_choice, check_float, check_int
 
-#: The book's colours, in the order curves are drawn (colour-blind safe, after Okabe & Ito).
-COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+#: The book's colours, in the order curves are drawn. The first four are Okabe & Ito's blue,
+#: vermillion, bluish green and reddish purple; their orange, sky blue and yellow, too pale for lines
+#: on white (2.3:1, 2.3:1 and 1.3:1), are replaced by a brown, a violet and a navy. Every colour
+#: reaches WCAG's 3:1 non-text contrast against white, and every pair stays apart under simulated
+#: deuteranopia, protanopia and tritanopia (tests/test_plot.py measures both).
+COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#7A4A00", "#7B3FC4", "#000000", "#1F2A80")
 #: Line styles drawn with the colours, one per colour: the n-th curve of an axes gets both.
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)), (0, (3, 2)))
 #: Marker shapes for scatter plots, in the same order.
@@ -56,10 +60,9 @@ def use_style() -> None:
     Jupyter show at their nominal size (sharp on high-DPI screens).
     """
     import matplotlib as mpl
-    from cycler import cycler
 
     mpl.rcParams.update(STYLE)
-    mpl.rcParams["axes.prop_cycle"] = cycler(color=COLORS) + cycler(linestyle=LINESTYLES)
+    mpl.rcParams["axes.prop_cycle"] = style_cycle()
     try:
         from IPython import get_ipython
     except ImportError:  # no IPython: plain matplotlib, nothing more to set
@@ -68,6 +71,20 @@ def use_style() -> None:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
         set_matplotlib_formats("retina")
+
+
+def style_cycle(n: int = 3 * len(COLORS)):
+    """The colour and line-style pairs curves are drawn with, ``n`` of them, none repeated.
+
+    The first :data:`COLORS`-many pair each colour with its line style; each later round of colours
+    shifts the line styles by one more, so a tenth lasso path is not drawn like the second.
+    """
+    from cycler import cycler
+
+    n = check_int("n", n, minimum=1, maximum=len(COLORS) * len(LINESTYLES))
+    k = len(COLORS)
+    pairs = [(COLORS[i % k], LINESTYLES[(i + i // k) % len(LINESTYLES)]) for i in range(n)]
+    return cycler(color=[c for c, _ in pairs]) + cycler(linestyle=[ls for _, ls in pairs])
 
 
 def figure(nrows: int = 1, ncols: int = 1, *, height: float | None = None, **subplots_kw):
@@ -244,7 +261,8 @@ def seed_band(ax, x, runs, *, label: str, color=None, band: str = "minmax", runs
         lo, hi = mean - sd, mean + sd
     count = runs_are if runs_are is not None else f"n={runs.shape[0]} seeds"
     (line,) = ax.plot(x, mean, label=f"{label} ({count})", color=color, **line_kw)
-    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+    # pale enough that two or three overlapping bands do not turn to mud
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
     return line
 
 

@@ -24,6 +24,22 @@ def _png(image: np.ndarray, scale: int, cmap: str) -> bytes:
     return buffer.getvalue()
 
 
+def picture(png: bytes, description: str):
+    """An ``Image`` widget showing ``png``, with ``description`` as its text alternative.
+
+    ipywidgets 8 writes a widget's ``tooltip`` into the image's ``title``, which screen readers
+    announce (the image has no ``alt``); ipywidgets 7, Colab's, has no tooltip and shows the image only.
+    """
+    import ipywidgets as W
+
+    if not isinstance(description, str) or not description.strip():
+        raise ValueError(f"picture: description must be a non-empty str, got {description!r}")
+    image = W.Image(value=png, format="png")
+    if image.has_trait("tooltip"):
+        image.tooltip = description
+    return image
+
+
 def image_browser(X, labels: Sequence, *, shape: tuple[int, int], scale: int = 16, cmap: str = "gray_r"):
     """A slider that flips through images (rows of ``X`` reshaped to ``shape``) with their labels."""
     from .plot import _image_shape, _labels, _numbers
@@ -43,8 +59,9 @@ def image_browser(X, labels: Sequence, *, shape: tuple[int, int], scale: int = 1
         raise TypeError(f"image_browser: cmap must be a colormap name such as 'gray_r', got {cmap!r}")
     import ipywidgets as W
 
-    pages = [W.VBox([W.Image(value=_png(x.reshape(shape), scale, cmap), format="png"),
-                     W.HTML(f"<b>label: {label}</b>")]) for x, label in zip(X, labels, strict=True)]
+    pages = [W.VBox([picture(_png(x.reshape(shape), scale, cmap), f"example {i}, label {label}"),
+                     W.HTML(f"<b>label: {label}</b>")])
+             for i, (x, label) in enumerate(zip(X, labels, strict=True))]
     slider = W.IntSlider(value=0, min=0, max=len(pages) - 1, description="example")
     return W.VBox([slider, switcher(pages, [slider])])
 

@@ -42,8 +42,11 @@ def test_draw_paths_draws_every_path_and_the_minimum():
 def test_explorer_links_one_picture_per_setting(switcher_pages):
     widget = explorer.explorer(opt.Quadratic([[1.0, 0.0], [0.0, 4.0]]), [1.0, 1.0], 5, lrs=[0.1, 0.2],
                                momenta=[0.0, 0.5, 0.9])
-    sliders, pages = widget.children
-    shown = switcher_pages(pages, sliders.children)
+    *sliders, pages = widget.children
+    assert [slider.description for slider in sliders] == ["η", "γ"]  # stacked, not side by side
+    shown = switcher_pages(pages, sliders)
     assert len(shown) == 6 and len({picture.value for picture in shown}) == 6
+    if shown[0].has_trait("tooltip"):  # ipywidgets 8: the text alternative names the setting
+        assert shown[0].tooltip.startswith("SGD's path on the contours, η = 0.1, γ = 0")
     with pytest.raises(ValueError, match="momenta must be a non-empty list"):
         explorer.explorer(opt.Rosenbrock(), [0.0, 0.0], 5, lrs=[0.1], momenta=[1.0])

@@ -212,9 +212,11 @@ def constraint_explorer(H, w_star, radii):
     radii = _radii(radii)
     import ipywidgets as W
 
-    from ..widgets import switcher
+    from ..widgets import picture, switcher
 
-    pictures = [W.Image(value=_png(H, w_star, r, radii[-1], EXPLORER_DPI), format="png") for r in radii]
+    pictures = [picture(_png(H, w_star, r, radii[-1], EXPLORER_DPI),
+                        f"The constraint regions of radius {r:g} with the constrained optima")
+                for r in radii]
     slider = W.SelectionSlider(options=[f"{r:g}" for r in radii], index=0, description="radius k",
                                style={"description_width": "initial"})
     return W.VBox([slider, switcher(pictures, [slider])])
