@@ -1,6 +1,7 @@
 # The named tasks of the book. Each is a line or two; the README explains them.
 #   make book     set up (venv, packages, vendored JavaScript) and build the website into _build/html
 #   make test     the same set-up plus Chromium, then every test (package, notebooks, site, browser)
+#   make pdf      Chromium, the website, then the whole book as one PDF printed from it, checked
 #   make execute  re-execute every notebook in place (authors, after changing one)
 #   make bench    run the speed benchmarks (not part of the tests)
 #   make lock     re-pin requirements-lock.txt from a fresh resolution of requirements.txt
@@ -19,7 +20,7 @@ JB_FLAGS := -W -n --keep-going
 COMPAT_VENV ?= .venv-compat
 CPY := $(COMPAT_VENV)/bin/python
 
-.PHONY: setup book test execute bench lock browser clean lab compat
+.PHONY: setup site book test execute bench lock browser clean lab compat pdf
 
 setup: $(VENV)/.installed vendor/widgets/.complete
 
@@ -32,17 +33,29 @@ $(VENV)/.installed: requirements.txt requirements-lock.txt pyproject.toml
 vendor/widgets/.complete: tools/vendor_assets.py
 	$(PY) tools/vendor_assets.py vendor/widgets && touch $@
 
-book: setup
+site: setup
 	rm -rf _build/.doctrees
 	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 
+# The website, and the whole book as one PDF beside it (every page's sidebar links it) where Chromium
+# is installed; `make pdf` installs Chromium first.
+book: site
+	@if command -v chromium >/dev/null; then $(PY) tools/print_book.py --check; else \
+	  echo "Chromium not found: the website is built but not its PDF; make pdf installs Chromium and prints it"; fi
+
+# Debian's chromium for the browser tests and the PDF, and a Chinese font for the glossary's terms
 browser:
-	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser test"; \
+	@command -v chromium >/dev/null && [ -n "$$(fc-list :lang=zh 2>/dev/null)" ] || { \
+	  echo "installing Debian's chromium and fonts-wqy-microhei"; \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq \
+	    chromium fonts-wqy-microhei >/dev/null; }
 
 test: setup browser
 	$(PY) -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+pdf: browser site
+	$(PY) tools/print_book.py --check
 
 execute: setup
 	$(PY) tools/execute_notebooks.py

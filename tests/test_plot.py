@@ -46,7 +46,8 @@ def test_image_browser_links_slider_and_pages(switcher_pages):
     shown = switcher_pages(pages, [slider])
     assert len(shown) == 3 and slider.max == 2
     assert all(page.children[0].value[:8] == b"\x89PNG\r\n\x1a\n" for page in shown)
-    assert [page.children[1].value for page in shown] == [f"<b>label: {i}</b>" for i in range(3)]
+    assert [page.children[-1].value for page in shown] == [f"<b>label: {i}</b>" for i in range(3)]
+    assert shown[2].children[1].value == '<small>example 2, label 2</small>'  # the picture's description
     with pytest.raises(ValueError, match="3 images but 2 labels"):
         tw.widgets.image_browser(np.random.rand(3, 64), [0, 1], shape=(8, 8))
     with pytest.raises(ValueError, match="as shape=\\(7, 7\\)"):

@@ -56,15 +56,17 @@ def test_the_book_s_widgets_build_without_stack(monkeypatch, switcher_pages):
         monkeypatch.delattr(W, "Stack")
     box = tw.widgets.image_browser(np.random.rand(3, 64), [0, 1, 2], shape=(8, 8), scale=2)
     slider, pages = box.children
-    assert [page.children[1].value for page in switcher_pages(pages, [slider])] == [
+    assert [page.children[-1].value for page in switcher_pages(pages, [slider])] == [
         f"<b>label: {i}</b>" for i in range(3)]
 
 
 def test_a_picture_carries_its_description():
-    image = tw.widgets.picture(b"\x89PNG\r\n\x1a\n", "a red square")
+    box = tw.widgets.picture(b"\x89PNG\r\n\x1a\n", "a red square & a <circle>")
+    image, caption = box.children
     assert image.value == b"\x89PNG\r\n\x1a\n"
-    if image.has_trait("tooltip"):  # ipywidgets 8 renders it as the image's title
-        assert image.tooltip == "a red square"
+    # escaped, and marked for _static/a11y.js, which makes it the image's alt text on the website
+    assert caption.value == "<small>a red square &amp; a &lt;circle&gt;</small>"
+    assert "tw-picture-description" in caption._dom_classes
     for bad in ("", "   ", None):
         with pytest.raises(ValueError, match="description must be a non-empty str"):
             tw.widgets.picture(b"", bad)

@@ -25,19 +25,23 @@ def _png(image: np.ndarray, scale: int, cmap: str) -> bytes:
 
 
 def picture(png: bytes, description: str):
-    """An ``Image`` widget showing ``png``, with ``description`` as its text alternative.
+    """A picture of an interactive figure: ``png`` shown by an ``Image`` widget, above a line of text
+    saying what it shows (``description``).
 
-    ipywidgets 8 writes a widget's ``tooltip`` into the image's ``title``, which screen readers
-    announce (the image has no ``alt``); ipywidgets 7, Colab's, has no tooltip and shows the image only.
+    The text is the picture's alternative for a screen reader: on the website ``_static/a11y.js``
+    copies it into the image's ``alt`` and the site's stylesheet keeps the line itself off the screen;
+    in Jupyter and Colab it is an ordinary caption. (ipywidgets' own ``tooltip`` cannot carry it: on an
+    ``Image`` it stops the widget manager 8 from drawing the view at all.) Returns a ``VBox``.
     """
+    import html
+
     import ipywidgets as W
 
     if not isinstance(description, str) or not description.strip():
         raise ValueError(f"picture: description must be a non-empty str, got {description!r}")
-    image = W.Image(value=png, format="png")
-    if image.has_trait("tooltip"):
-        image.tooltip = description
-    return image
+    caption = W.HTML(f"<small>{html.escape(description.strip(), quote=False)}</small>")
+    caption.add_class("tw-picture-description")
+    return W.VBox([W.Image(value=png, format="png"), caption])
 
 
 def image_browser(X, labels: Sequence, *, shape: tuple[int, int], scale: int = 16, cmap: str = "gray_r"):
@@ -59,7 +63,7 @@ def image_browser(X, labels: Sequence, *, shape: tuple[int, int], scale: int = 1
         raise TypeError(f"image_browser: cmap must be a colormap name such as 'gray_r', got {cmap!r}")
     import ipywidgets as W
 
-    pages = [W.VBox([picture(_png(x.reshape(shape), scale, cmap), f"example {i}, label {label}"),
+    pages = [W.VBox([*picture(_png(x.reshape(shape), scale, cmap), f"example {i}, label {label}").children,
                      W.HTML(f"<b>label: {label}</b>")])
              for i, (x, label) in enumerate(zip(X, labels, strict=True))]
     slider = W.IntSlider(value=0, min=0, max=len(pages) - 1, description="example")

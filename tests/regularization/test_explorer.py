@@ -91,7 +91,10 @@ def test_the_explorer_holds_one_picture_per_radius(switcher_pages):
     box = explorer.constraint_explorer(H, W_STAR, radii)
     slider, stack = box.children
     assert list(slider.options) == ["0.2", "0.6", "1", "1.6", "2.2"]
-    pictures = [image.value for image in switcher_pages(stack, [slider])]
+    pages = switcher_pages(stack, [slider])
+    pictures = [page.children[0].value for page in pages]
+    described = "<small>The constraint regions of radius 0.6 with the constrained optima</small>"
+    assert pages[1].children[1].value == described
     assert all(p[:8] == b"\x89PNG\r\n\x1a\n" for p in pictures) and len(set(pictures)) == len(radii)
     assert sum(map(len, pictures)) < 1_500_000 * len(radii) / explorer.MAX_RADII
 

@@ -89,8 +89,8 @@ def _render(function, path, box, title: str) -> bytes:
     draw_paths(ax, function, {"SGD": path}, box=box, legend=False)
     ax.set_title(title)
     buffer = io.BytesIO()
-    # 88 dpi: 9-point text is 11 px on the page; every picture is stored in the notebook, so not 110
-    fig.savefig(buffer, format="png", dpi=88)
+    # the house resolution, like every figure: 9-point text is 14 px, and no less than 9 px on a phone
+    fig.savefig(buffer, format="png", dpi=plot.DPI)
     plt.close(fig)
     return buffer.getvalue()
 
