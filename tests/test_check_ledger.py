@@ -51,8 +51,8 @@ def test_the_introduction_counts_the_same_checks_and_sections():
 
 
 def test_each_kind_of_line_becomes_an_entry():
-    assert check_ledger.entry("[check] a = b: PASS (max |diff| = 3e-16, tol = 1e-12, rtol = 1e-09)") == (
-        "a = b", "PASS", "tol = 1e-12, rtol = 1e-09")
+    assert check_ledger.entry("[check] a = b: PASS (max |diff| = 3e-16, atol = 1e-12, rtol = 1e-09)") == (
+        "a = b", "PASS", "atol = 1e-12, rtol = 1e-09")
     assert check_ledger.entry("[check] x > y: every seed: PASS (0.91, 0.93)") == ("x > y: every seed", "PASS",
                                                                                    None)
     assert check_ledger.entry("[check] claim: FAIL") == ("claim", "FAIL", None)

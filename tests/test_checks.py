@@ -23,6 +23,15 @@ def test_exact_comparison_by_default(capsys):
     assert out[1].startswith("[check] not exact: FAIL")
 
 
+def test_the_line_names_the_tolerance_the_rule_uses(capsys):
+    # both tolerances: named as torch.allclose names them, so that a |diff| above atol does not read
+    # as a failed check (here 2e-5 > atol, but below atol + rtol * |rhs| = 1e-5 + 1e-5 * 2)
+    assert bool(tw.check("both", 2.0 + 2e-5, 2.0, atol=1e-5, rtol=1e-5))
+    assert capsys.readouterr().out == "[check] both: PASS (max |diff| = 2e-05, atol = 1e-05, rtol = 1e-05)\n"
+    assert bool(tw.check("relative", 2.0 + 2e-5, 2.0, rtol=2e-5))
+    assert capsys.readouterr().out == "[check] relative: PASS (max |diff| = 2e-05, rtol = 2e-05)\n"
+
+
 def test_relative_tolerance_follows_allclose():
     a, b = torch.tensor([100.0, 1e-3]), torch.tensor([100.001, 1e-3])
     assert bool(tw.check("rtol", a, b, rtol=1e-5, quiet=True)) == torch.allclose(a, b, rtol=1e-5, atol=0)

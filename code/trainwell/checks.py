@@ -82,7 +82,8 @@ def check(claim: str, lhs, rhs, *, rtol: float = 0.0, atol: float = 0.0, quiet: 
     """Compare both sides of ``claim`` element by element and print a one-line verdict.
 
     PASS when every element satisfies |lhs - rhs| <= atol + rtol * |rhs| (the rule of
-    ``torch.allclose``) and nothing is NaN. ``lhs`` and ``rhs`` are numbers, arrays or tensors of the
+    ``torch.allclose``) and nothing is NaN. The line states the tolerance as ``tol = atol`` when it
+    is absolute, ``rtol = ...`` when relative, and ``atol = ..., rtol = ...`` when both apply. ``lhs`` and ``rhs`` are numbers, arrays or tensors of the
     same shape. With ``rtol = atol = 0`` the sides must be exactly equal.
     """
     if not isinstance(claim, str) or not claim.strip():
@@ -92,11 +93,14 @@ def check(claim: str, lhs, rhs, *, rtol: float = 0.0, atol: float = 0.0, quiet: 
     diff = max_abs_diff(lhs, rhs)
     a, b = _as_array("lhs", lhs), _as_array("rhs", rhs)
     ok = bool(np.isfinite(diff) and np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
-    tol = []
-    if atol or not rtol:
-        tol.append(f"tol = {_fmt(atol)}")
-    if rtol:
-        tol.append(f"rtol = {_fmt(rtol)}")
+    # The tolerance as the rule uses it: an absolute one (tol), a relative one (rtol), or both, named as
+    # torch.allclose names them (a bare "tol" beside an rtol read as if |diff| had to be below it)
+    if atol and rtol:
+        tol = [f"atol = {_fmt(atol)}", f"rtol = {_fmt(rtol)}"]
+    elif rtol:
+        tol = [f"rtol = {_fmt(rtol)}"]
+    else:
+        tol = [f"tol = {_fmt(atol)}"]
     verdict = "PASS" if ok else "FAIL"
     line = f"[check] {claim.strip()}: {verdict} (max |diff| = {_fmt(diff)}, {', '.join(tol)})"
     if not quiet:
