@@ -83,8 +83,9 @@ def check(claim: str, lhs, rhs, *, rtol: float = 0.0, atol: float = 0.0, quiet: 
 
     PASS when every element satisfies |lhs - rhs| <= atol + rtol * |rhs| (the rule of
     ``torch.allclose``) and nothing is NaN. The line states the tolerance as ``tol = atol`` when it
-    is absolute, ``rtol = ...`` when relative, and ``atol = ..., rtol = ...`` when both apply. ``lhs`` and ``rhs`` are numbers, arrays or tensors of the
-    same shape. With ``rtol = atol = 0`` the sides must be exactly equal.
+    is absolute, ``rtol = ...`` when relative, and ``atol = ..., rtol = ...`` when both apply.
+    ``lhs`` and ``rhs`` are numbers, arrays or tensors of the same shape. With ``rtol = atol = 0``
+    the sides must be exactly equal.
     """
     if not isinstance(claim, str) or not claim.strip():
         raise ValueError("check: claim must be a non-empty sentence saying what is compared")
