@@ -36,6 +36,13 @@ def test_noisy_copies_approach_ridge_with_n_sigma_squared():
     assert np.allclose(sp.noisy_copies_fit(X, Y, 0.0, 3, 0), quadratic.ridge(X, Y, 0.0))
 
 
+def test_the_noisy_copies_map_is_the_fit_and_its_df_approaches_ridge_s():
+    M = sp.noisy_copies_map(X, 0.3, 400, seed=1)
+    assert np.allclose(M @ Y, sp.noisy_copies_fit(X, Y, 0.3, 400, seed=1))
+    ridge_df = sp.ridge_degrees_of_freedom(X, len(Y) * 0.09)
+    assert abs(np.trace(X @ M) - ridge_df) < 0.02
+
+
 def test_simulated_bias_and_variance_match_the_closed_forms():
     alphas = [0.0, 1.0, 30.0]
     draws = 4000

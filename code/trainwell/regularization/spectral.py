@@ -57,18 +57,28 @@ def ridge_degrees_of_freedom(X, alpha: float) -> float:
     return float(np.trace(hat))
 
 
-def noisy_copies_fit(X, y, sigma: float, copies: int, seed: int) -> np.ndarray:
-    """Least squares on ``copies`` copies of the data whose inputs carry fresh N(0, σ²) noise each
-    (the targets unchanged): training on noisy inputs with a finite sample of the noise. In
-    expectation its objective is ridge's with α = nσ² (:func:`trainwell.regularization.quadratic.
-    noisy_input_loss`); a finite sample only approaches that filter."""
-    X, y = regression_data(X, y)
+def noisy_copies_map(X, sigma: float, copies: int, seed: int) -> np.ndarray:
+    """The (d, n) matrix M with which least squares on ``copies`` noisy copies of the data fits the
+    weights, ŵ = My: each copy's inputs carry fresh independent N(0, σ²) noise, the targets are
+    unchanged. With the noise drawn (fixed ``seed``) the fit is linear in y, so its effective degrees
+    of freedom are tr(XM). Minimizing the *expected* loss over the noise instead gives ridge with
+    α = nσ² (:func:`trainwell.regularization.quadratic.noisy_input_loss`); a finite sample only
+    approaches it, and its fit is not a filter along XᵀX's eigenvectors (X̃ᵀX̃ is not diagonal there)."""
+    X = as_float64("X", X, ndim=2)
     sigma = check_float("sigma", sigma, minimum=0.0)
     copies = check_int("copies", copies, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
-    noisy = np.concatenate([X + sigma * rng.standard_normal(X.shape) for _ in range(copies)])
-    return np.linalg.lstsq(noisy, np.tile(y, copies), rcond=None)[0]
+    noisy = [X + sigma * rng.standard_normal(X.shape) for _ in range(copies)]
+    gram = sum(N.T @ N for N in noisy)
+    return np.linalg.solve(gram, sum(N.T for N in noisy))
+
+
+def noisy_copies_fit(X, y, sigma: float, copies: int, seed: int) -> np.ndarray:
+    """The weights of least squares on ``copies`` noisy copies of the data: :func:`noisy_copies_map`
+    applied to ``y``."""
+    X, y = regression_data(X, y)
+    return noisy_copies_map(X, sigma, copies, seed) @ y
 
 
 def regularizer_paths(X, y, *, alphas, eta: float, taus, radii, sigmas, copies: int, seed: int) -> dict:
