@@ -101,6 +101,12 @@ _ENTRIES = [
                   "seeds": 5},
            full={"n_train": 300, "fraction": 0.5, "hidden": (512, 512), "epochs": 500, "patience": 20,
                  "seeds": 10}),
+    _entry("regularization.spectral", "regularization/spectral",
+           "ridge, gradient descent, the L2 ball and input noise on 40 diabetes patients as spectral "
+           "filters over several training subsets; ridge's bias and variance by simulation",
+           budget=("draws", "noise_copies"),
+           quick=dict(n_train=40, subset_seeds=5, noise_copies=100, draws=2000),
+           full=dict(n_train=40, subset_seeds=20, noise_copies=400, draws=20000)),
     _entry("regularization.input_noise", "regularization/noise",
            "linear regression on the diabetes data trained by SGD on inputs with Gaussian noise",
            budget=("epochs",),

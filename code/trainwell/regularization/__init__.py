@@ -11,6 +11,11 @@
   the verification cells: :func:`ridge`, :func:`eigen_shrinkage`, :func:`lasso_diagonal`,
   :func:`gd_filter`, :func:`ridge_filter`, :func:`gradient_descent_linear`,
   :func:`noisy_input_loss`, :func:`constrained_optimum`, :func:`penalty_for_radius`;
+* :mod:`~trainwell.regularization.spectral`: every linear regularizer in one currency: the filter
+  :func:`~trainwell.regularization.spectral.filter_of` fitted weights apply along the data's
+  eigen-directions, its :func:`~trainwell.regularization.spectral.degrees_of_freedom`, training on
+  :func:`~trainwell.regularization.spectral.noisy_copies_fit`, and ridge's bias and variance per
+  direction, in closed form and simulated;
 * :mod:`~trainwell.regularization.explorer` (a module, ``tw.regularization.explorer``): the L1 and L2
   constraint regions with a quadratic's contours and the constrained optima, as a figure
   (:func:`~trainwell.regularization.explorer.draw_constraint_regions`) and as an interactive one

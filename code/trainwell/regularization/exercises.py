@@ -27,6 +27,12 @@ register("reg-ex-early-alpha", "L2 penalty equivalent to stopping after tau step
 register("reg-ex-noise-alpha", "L2 penalty equivalent to Gaussian input noise on a linear regression",
          lambda n, sigma: n * sigma**2, rtol=1e-9)
 
+# section `reg-spectral`
+register("reg-ex-alpha-star", "penalty that minimizes one eigen-direction's squared bias plus variance",
+         lambda sigma, theta: sigma**2 / theta**2, rtol=1e-9)
+register("reg-ex-df", "effective degrees of freedom of ridge from the eigenvalues of X^T X",
+         lambda eigenvalues, alpha: sum(lam / (lam + alpha) for lam in eigenvalues), rtol=1e-9)
+
 # section `reg-constraints`
 register("reg-ex-radius", "penalty with the same solution as an active L2 ball constraint, H = I",
          lambda norm, radius: norm / radius - 1, rtol=1e-9)

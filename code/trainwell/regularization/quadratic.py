@@ -114,6 +114,24 @@ def gradient_descent_linear(X, y, eta: float, tau: int) -> np.ndarray:
     return w
 
 
+def gradient_descent_path(X, y, eta: float, taus) -> np.ndarray:
+    """The iterates of :func:`gradient_descent_linear` after each number of steps in ``taus``
+    (increasing), from one run: row k is w after taus[k] steps."""
+    X, y = regression_data(X, y)
+    eta = check_float("eta", eta, minimum=0.0, min_inclusive=False)
+    taus = np.asarray(taus)
+    if taus.ndim != 1 or not taus.size or taus.dtype.kind not in "iu" or (taus < 0).any() \
+            or (np.diff(taus) <= 0).any():
+        raise ValueError(f"taus must be increasing step counts >= 0, got {taus!r}")
+    w, done, path = np.zeros(X.shape[1]), 0, []
+    for tau in taus:
+        for _ in range(int(tau) - done):
+            w = w - eta * (X.T @ (X @ w - y))
+        done = int(tau)
+        path.append(w.copy())
+    return np.array(path)
+
+
 def noisy_input_loss(X, y, w, sigma: float) -> float:
     """E‖y − (X + E)w‖²/n over input noise E with independent N(0, σ²) entries, in closed form:
     ‖y − Xw‖²/n + σ²‖w‖². Training on noisy inputs is, in expectation, the mean squared error plus
