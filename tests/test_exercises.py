@@ -101,6 +101,8 @@ def _inputs():
         "reg-ex-map": (dict(sigma=3.0, tau=0.5), lambda: 36),
         "reg-ex-threshold": (dict(w_star=-0.9, H=4.0, alpha=2.0), lambda: -0.4),
         "reg-ex-early-alpha": (dict(eta=0.01, tau=500), lambda: 0.2),
+        "reg-ex-alpha-star": (dict(sigma=2.0, theta=0.5), lambda: 16.0),
+        "reg-ex-df": (dict(eigenvalues=[4.0, 1.0, 0.25], alpha=1.0), lambda: 1.5),
         "reg-ex-noise-alpha": (dict(n=500, sigma=0.2), lambda: 20),
         "reg-ex-radius": (dict(norm=5.0, radius=2.0), lambda: 1.5),
         "reg-ex-shifts": (dict(max_shift=2), lambda: 25),

@@ -70,6 +70,9 @@ def run(path: Path, seeds: int | None, out_dir: Path, timeout: int, budget: int 
     nb = nbformat.read(path, as_version=4)
     if seeds is not None or budget != 1:
         first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        if "sizes(" in nb.cells[first].source:
+            raise ValueError(f"{path}: the first code cell reads tw.sizes, before the override that follows "
+                             "it can change them; read the sizes in a later cell")
         nb.cells.insert(first + 1, nbformat.v4.new_code_cell(OVERRIDE.format(seeds=seeds, budget=budget)))
     execute_notebooks.run(nb, path.parent, timeout)
     try:
