@@ -18,9 +18,10 @@ from .proximal import _proximal_gradient, _shrink
 
 def ridge(X, y, alpha: float) -> np.ndarray:
     """The minimizer of ½‖Xw − y‖² + (α/2)‖w‖²: w = (XᵀX + αI)⁻¹Xᵀy (no intercept; α = 0 is least
-    squares, which needs XᵀX invertible). Seen through the data, L2 adds α to the variance of every
-    input (XᵀX + αI): a weight whose feature covaries little with y relative to its variance shrinks
-    most (Goodfellow et al. 2016, §7.1.1)."""
+    squares, which needs XᵀX invertible). Seen through the data, L2 adds α to every input's sum of
+    squares (XᵀX + αI), as d fake examples would (Goodfellow et al. 2016, §7.1.1); it shrinks every
+    eigen-component and the norm ‖w‖, but a single weight of correlated features can grow or change
+    sign."""
     X, y = regression_data(X, y)
     alpha = check_float("alpha", alpha, minimum=0.0)
     A = X.T @ X + alpha * np.eye(X.shape[1])
