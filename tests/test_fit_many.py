@@ -393,7 +393,7 @@ def test_a_single_member_is_its_fit_run_bit_for_bit(digits, case):
 def test_stacked_linear_weights_take_their_gradients_without_a_copy(digits):
     """A linear layer's stacked weight is laid out as its transpose, so the gradient of x @ Wᵀ arrives
     in the leaf's own strides (autograd then stores it as it is) and the values are the members'."""
-    from trainwell.stacked import StackedModel
+    from trainwell.train.members import StackedModel
 
     members = [tw.models.figure1_net(64, 10, bn=False, hidden=24) for _ in range(3)]
     stacked = StackedModel(members, group_sizes=[2, 1])
@@ -411,7 +411,8 @@ def test_stacked_linear_weights_take_their_gradients_without_a_copy(digits):
 
 
 def test_member_losses_are_each_members_cross_entropy(digits):
-    from trainwell.train import _member_losses, resolve_loss
+    from trainwell.metrics import resolve_loss
+    from trainwell.train.loop import _member_losses
 
     g = torch.Generator().manual_seed(0)
     out = torch.randn(4, 25, 10, generator=g, dtype=torch.float64) * 5
@@ -424,8 +425,9 @@ def test_member_losses_are_each_members_cross_entropy(digits):
 
 
 def test_evaluation_in_chunks_equals_evaluation_at_once(digits):
-    from trainwell.stacked import StackedModel
-    from trainwell.train import _evaluate_members, resolve_loss
+    from trainwell.metrics import resolve_loss
+    from trainwell.train.loop import _evaluate_members
+    from trainwell.train.members import StackedModel
 
     stacked = StackedModel([tw.models.figure1_net(64, 10, bn=False, hidden=24).double() for _ in range(30)])
     X, y = digits.X_train.double(), digits.y_train
@@ -436,7 +438,7 @@ def test_evaluation_in_chunks_equals_evaluation_at_once(digits):
 
 
 def test_a_single_member_is_not_stacked_but_shows_stacked_views(digits):
-    from trainwell.stacked import StackedModel
+    from trainwell.train.members import StackedModel
 
     member = tw.models.figure1_net(64, 10, bn=True, hidden=24)
     stacked = StackedModel([member])

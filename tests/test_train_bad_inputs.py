@@ -9,12 +9,12 @@ import torch
 from torch import nn
 
 import trainwell as tw
-from trainwell.stacked import StackedModel
 from trainwell.train import (
     EarlyStopping,
     History,
     LRScheduler,
     Record,
+    RunState,
     Schedule,
     TrainState,
     fit,
@@ -22,6 +22,7 @@ from trainwell.train import (
     repeat,
     settings_from_grid,
 )
+from trainwell.train.members import StackedModel
 
 # Fixed data: the messages below quote label ranges, so the labels must not depend on the global RNG
 # state at collection (an unseeded Y[:10] without a 0 once made "[0, 7]" read "[1, 7]")
@@ -59,8 +60,9 @@ def _history():
 
 def _state():
     model = net()
-    return TrainState(model=model, optimizer=sgd(model.parameters()), history=History(),
-                      device=torch.device("cpu"))
+    run = RunState(model=StackedModel([model], check_layers=False), optimizer=sgd(model.parameters()),
+                   histories=[History()], active=[True], device=torch.device("cpu"))
+    return TrainState(run, model)
 
 
 CASES = [
@@ -93,6 +95,9 @@ CASES = [
      "callbacks must hold trainwell.train.Callback objects"),
     ("fit drop_last leaves nothing", lambda: _fit(batch_size=64, drop_last=True), ValueError,
      "leaves no mini-batch"),
+    ("fit drop_last a string", lambda: _fit(drop_last="yes"), TypeError, "drop_last must be True or False"),
+    ("fit two early stoppings", lambda: _fit(callbacks=[EarlyStopping(2), EarlyStopping(3)]), ValueError,
+     "give at most one EarlyStopping"),
     ("fit batch norm on a last batch of one", lambda: _fit(
         model=nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 3)), batch_size=13), ValueError,
      "pass drop_last=True"),

@@ -46,7 +46,7 @@ from trainwell.regularization import (
     soft_threshold,
     with_random_labels,
 )
-from trainwell.stacked import StackedModel
+from trainwell.train.members import StackedModel
 
 NAN, INF = float("nan"), float("inf")
 RNG = np.random.default_rng(0)

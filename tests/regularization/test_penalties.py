@@ -6,7 +6,7 @@ from torch import nn
 
 import trainwell as tw
 from trainwell.regularization import L1, L2, ElasticNet, SmoothL1, penalized_names
-from trainwell.stacked import StackedModel
+from trainwell.train.members import StackedModel
 
 from ._runs import assert_members_equal_separate_fits, small_digits
 

@@ -16,8 +16,8 @@ from torch import nn
 from .._validate import check_float, check_tensor
 from ..config import module_device
 from ..models import eval_mode
-from ..stacked import StackedModel
 from ..train import Callback
+from ..train.members import StackedModel
 from .penalties import _check_params, penalized_names
 
 

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from .._validate import check_float
-from ..stacked import StackedModel, member_rng
 from ..train import Callback
+from ..train.members import StackedModel, member_rng
 from .penalties import _check_params, penalized_names
 
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from .._validate import check_float
 from ..models import weight_names
-from ..stacked import StackedModel
+from ..train.members import StackedModel
 
 
 def _check_params(params):
@@ -47,7 +47,7 @@ def penalized_names(model, params="weights") -> list[str]:
     - ``"all"``: every parameter;
     - a list of names: exactly those.
 
-    ``model`` is a ``torch.nn.Module`` or the :class:`~trainwell.stacked.StackedModel` of
+    ``model`` is a ``torch.nn.Module`` or the :class:`~trainwell.train.members.StackedModel` of
     :func:`~trainwell.train.fit_many`, whose members are built like its first model, so a member
     of a stacked run is penalized exactly where its separate ``fit`` would be.
     """
@@ -76,8 +76,8 @@ def penalized_names(model, params="weights") -> list[str]:
 
 def _penalized_tensors(model, params="weights") -> list[tuple[str, torch.Tensor]]:
     """``(name, tensor)`` for every tensor that :func:`penalized_names` selects: the model's own
-    parameters, or, for a fit_many :class:`~trainwell.stacked.StackedModel`, the tensors its
-    optimizer holds for them (:meth:`~trainwell.stacked.StackedModel.leaves`), which a callback
+    parameters, or, for a fit_many :class:`~trainwell.train.members.StackedModel`, the tensors its
+    optimizer holds for them (:meth:`~trainwell.train.members.StackedModel.leaves`), which a callback
     changes in place."""
     names = penalized_names(model, params)
     if isinstance(model, StackedModel):

@@ -1,4 +1,4 @@
-"""``tw.stacked``: M networks of one architecture run as one, for :func:`trainwell.train.fit_many`.
+"""``tw.train.members``: the members of a run, M networks of one architecture run as one.
 
 The members' parameters are stacked along a new first axis, so one batched kernel does the work of M
 small ones: a linear layer becomes one batched matrix product (``baddbmm``) of the members' inputs
@@ -20,6 +20,8 @@ in the forward pass. Every elementwise optimizer then acts as M independent opti
 
 A single member is not stacked at all: its own module runs, on its own parameters, with its random
 layers drawing from its stream, which is what :func:`~trainwell.train.fit` computes, kernel for kernel.
+:func:`~trainwell.train.fit` itself trains its model as such a single member (``check_layers=False``:
+any module, whatever its layers, since nothing is stacked).
 Batched kernels and the view of every parameter as a stack of one would add a quarter to a small
 network's step for nothing (measured: 0.30 against 0.24 ms forward and backward for the Figure 1
 network on digits); ``params``, ``param`` and ``buffers`` still show (1, ...) views of it.
@@ -109,11 +111,13 @@ class StackedModel:
     ``group_sizes`` splits the members, in order, into groups that get separate parameter leaves (one
     optimizer param group each); ``generators`` gives each member its random stream (dropout and
     other random layers). The members' own modules are left untouched until :meth:`unstack`, but for
-    a single member, whose own module is run and trained in place.
+    a single member, whose own module is run and trained in place. ``check_layers=False`` (a single
+    member only) runs any module as it is, without reading its layers; ``capture`` then is not
+    available.
     """
 
     def __init__(self, models: Sequence[nn.Module], group_sizes: Sequence[int] | None = None,
-                 generators: Sequence[torch.Generator] | None = None):
+                 generators: Sequence[torch.Generator] | None = None, *, check_layers: bool = True):
         models = list(models)
         if not models or not all(isinstance(m, nn.Module) for m in models):
             raise TypeError("StackedModel: models must be a non-empty list of torch.nn.Module")
@@ -126,6 +130,15 @@ class StackedModel:
         if self.generators is not None and len(self.generators) != self.members:
             raise ValueError(f"StackedModel: {len(self.generators)} generators for {self.members} members")
         self.template = models[0]  # for a single member, the module that runs and is trained
+        if not check_layers:
+            if self.members != 1:
+                raise ValueError(f"StackedModel: check_layers=False is for a single member, got "
+                                 f"{self.members}")
+            self.training, self.layers, self._single, self._single_random = True, None, models[0], False
+            self._bounds = [0, 1]
+            self._own = dict(models[0].named_parameters())
+            models[0].train(True)
+            return
         self.layers = [(name, module, _kind(module, name)) for name, module in _leaves(models[0])]
         names = [n for n, _ in models[0].named_parameters()]
         buffers = [n for n, _ in models[0].named_buffers()]
@@ -145,7 +158,6 @@ class StackedModel:
         self._single_random = any(kind in ("dropout", "per_member") for _, _, kind in self.layers)
         if self._single is not None:  # the member's own leaves and buffers; (1, ...) views of them
             self._own = dict(models[0].named_parameters())
-            self.buffers = {n: b.unsqueeze(0) for n, b in models[0].named_buffers()}
             self._single.train(True)
             return
         # A linear layer's stacked weight (M, out, in) is stored as its transpose (M, in, out) is laid
@@ -165,8 +177,8 @@ class StackedModel:
             # one leaf per (parameter, group): (M_g, *shape)
             self._params = {n: [leaf(n, a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
                             for n in names}
-            self.buffers = {n: torch.stack([dict(m.named_buffers())[n].detach() for m in models]).clone()
-                            for n in buffers}
+            self._buffers = {n: torch.stack([dict(m.named_buffers())[n].detach() for m in models]).clone()
+                             for n in buffers}
 
     # -- parameters -------------------------------------------------------------------------------
     @property
@@ -176,6 +188,14 @@ class StackedModel:
         if self._single is None:
             return self._params
         return {n: [p.unsqueeze(0)] for n, p in self._own.items()}
+
+    @property
+    def buffers(self) -> dict[str, torch.Tensor]:
+        """For every buffer name, its stacked (M, *shape) tensor; for a single member, (1, *shape)
+        views of its own buffers as they are now (a module may replace a buffer while it trains)."""
+        if self._single is None:
+            return self._buffers
+        return {n: b.unsqueeze(0) for n, b in self._single.named_buffers()}
 
     def leaves(self, name: str) -> list[torch.Tensor]:
         """The tensors an optimizer holds for parameter ``name``, one per group: the stacked leaves,
@@ -239,6 +259,10 @@ class StackedModel:
 
     def _forward_single(self, x, capture):
         """The one member's own layers on its (B, ...) batch, as fit runs them; outputs (1, B, ...)."""
+        if self.layers is None:  # any module, run whole (check_layers=False)
+            if capture:
+                raise ValueError("StackedModel: capture needs the layers read (check_layers=True)")
+            return self._single(x).unsqueeze(0)
         captured = []
         random = self._single_random and self.training and self.generators is not None
         with member_rng(self.generators[0]) if random else contextlib.nullcontext():
