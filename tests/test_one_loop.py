@@ -96,3 +96,24 @@ def test_numpy_booleans_are_flags_of_the_loop():
     history = fit(net(), DATA, optimizer=sgd, epochs=1, batch_size=30, drop_last=np.True_,
                   tolerate_divergence=np.False_, progress=False)
     assert len(history.step_loss) == 1  # 40 examples, batches of 30, the last 10 dropped
+
+
+def test_part_one_callbacks_on_one_member_compute_what_the_formulas_do_bit_for_bit():
+    """Written once against the members' stacked views, the projections and penalties give one model
+    exactly the numbers of their formulas on its own tensors (no rounding moved by the (1, ...) views)."""
+    from trainwell.regularization import L1, L2, ElasticNet, SmoothL1, max_norm_
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(30, 50), nn.ReLU(), nn.Linear(50, 7))
+    weights = [model[0].weight, model[2].weight]
+    for penalty, phi in ((L2(0.3), lambda w: 0.5 * w.square()), (L1(0.3), torch.abs),
+                         (ElasticNet(0.3, 0.4), lambda w: 0.4 * w.abs() + 0.5 * 0.6 * w.square()),
+                         (SmoothL1(0.3), lambda w: (w.square() + 1e-8).sqrt())):
+        want = 0.3 * torch.stack([phi(w).sum() for w in weights]).sum()
+        assert torch.equal(penalty(model), want), penalty
+    with torch.no_grad():
+        for w in weights:
+            w.mul_(4.0)
+        want = [w * torch.clamp(0.5 / w.norm(dim=1, keepdim=True).clamp_min(1e-12), max=1.0) for w in weights]
+    max_norm_(model, 0.5)
+    assert all(torch.equal(w, expected) for w, expected in zip(weights, want, strict=True))

@@ -348,13 +348,13 @@ def test_every_callback_is_ended_when_an_earlier_one_fails_at_the_end(many):
     from trainwell.regularization import WeightNoise
 
     class Ends(Callback):
-        many = True
+        per_member = True
 
         def on_fit_end(self, state):
             raise ValueError("and neither can I")
 
     class FailsAtEnd(_FailsAtEnd):
-        many = True
+        per_member = True
 
     noise = WeightNoise(0.5)
     kwargs = dict(optimizer=sgd(), epochs=1, batch_size=32, progress=False,

@@ -60,7 +60,7 @@ def _history():
 
 def _state():
     model = net()
-    run = RunState(model=StackedModel([model], check_layers=False), optimizer=sgd(model.parameters()),
+    run = RunState(model=StackedModel.one(model), optimizer=sgd(model.parameters()),
                    histories=[History()], active=[True], device=torch.device("cpu"))
     return TrainState(run, model)
 

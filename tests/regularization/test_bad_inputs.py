@@ -17,6 +17,7 @@ from trainwell.regularization import (
     ActivityL1,
     AdditiveGaussianNoise,
     Compose,
+    DecoupledDecay,
     ElasticNet,
     GaussianInputNoise,
     L2Ball,
@@ -75,9 +76,9 @@ def no_weights():
 
 
 def state_of(model, optimizer=None):
-    """What a callback's on_fit_start sees."""
+    """What a callback written for a run's members sees at on_fit_start (fit's one member)."""
     optimizer = optimizer or torch.optim.SGD(model.parameters(), lr=0.1)
-    return types.SimpleNamespace(model=model, optimizer=optimizer)
+    return types.SimpleNamespace(model=StackedModel.one(model), optimizer=optimizer)
 
 
 def images(n=4):
@@ -112,7 +113,13 @@ CASES = [
     ("MaxNorm-c-negative", lambda: MaxNorm(-1.0), ValueError, "Invalid c: -1.0"),
     ("MaxNorm-c-none", lambda: MaxNorm(None), TypeError, "c must be a real number"),
     ("MaxNorm-c-bool", lambda: MaxNorm(True), TypeError, "c must be a real number"),
-    ("MaxNorm-model-without-linear", lambda: MaxNorm(1.0).on_fit_start(types.SimpleNamespace(model=conv())),
+    ("DecoupledDecay-rate-negative", lambda: DecoupledDecay(-0.1), ValueError, "Invalid rate: -0.1"),
+    ("DecoupledDecay-rate-above-one", lambda: DecoupledDecay(1.5), ValueError, "Invalid rate: 1.5"),
+    ("DecoupledDecay-params-unknown", lambda: DecoupledDecay(0.1, params="biases"), ValueError,
+     "Invalid params: 'biases'"),
+    ("DecoupledDecay-model-without-weights", lambda: DecoupledDecay(0.1).on_fit_start(state_of(no_weights())),
+     ValueError, "has no parameter to penalize"),
+    ("MaxNorm-model-without-linear", lambda: MaxNorm(1.0).on_fit_start(state_of(conv())),
      ValueError, "has no nn.Linear layer"),
     # ---- AdditiveGaussianNoise ---------------------------------------------------------------------
     ("AdditiveGaussianNoise-sigma-negative", lambda: AdditiveGaussianNoise(-1.0),
@@ -282,7 +289,7 @@ CASES = [
      "has no parameter to penalize"),
     ("MaxNorm-stacked-without-linear",
      lambda: MaxNorm(1.0).on_fit_start(types.SimpleNamespace(model=StackedModel([nn.Sequential(nn.ReLU())]))),
-     ValueError, "model (StackedModel) has no nn.Linear layer"),
+     ValueError, "model (Sequential) has no nn.Linear layer"),
     ("dead_units-no-relu", lambda: dead_units(nn.Sequential(nn.Linear(4, 3), nn.Tanh()), torch.ones(2, 4)),
      ValueError, "has no nn.ReLU module"),
     ("dead_units-X-nan", lambda: dead_units(mlp(), torch.tensor([[1.0, NAN, 0.0, 0.0]])), ValueError,
@@ -443,9 +450,10 @@ def test_weight_callbacks_stop_fit_before_the_first_step(callback):
 
 
 def test_fit_many_takes_the_new_callbacks_and_penalties():
-    """Every Part I callback declares many = True and every norm penalty has many(): fit_many accepts them
+    """Every Part I callback is written for a run's members (per_member) and every norm penalty has many():
+    fit_many accepts them
     (the equality with separate fits is tested in each module's own tests)."""
     for cb in (ProximalL1(0.1), L2Ball(1.0), WeightNoise(0.1), MaxNorm(1.0)):
-        assert cb.many is True
+        assert cb.per_member is True
     for penalty in (L2(0.1), L1(0.1), ElasticNet(0.1, 0.5), SmoothL1(0.1)):
         assert callable(penalty.many)

@@ -14,7 +14,8 @@ from torch import nn
 import trainwell as tw
 from trainwell.together import experiments as tx
 from trainwell.together import lint
-from trainwell.train import EarlyStopping, Record, Runs, fit
+from trainwell.train import EarlyStopping, Runs, fit
+from trainwell.train.members import StackedModel
 
 ALL = list(tx.TECHNIQUES)
 TINY = {"hidden": (16,), "max_shift": 1, "patience": 2, "batch_size": 50}
@@ -39,7 +40,8 @@ def test_recipe_switches_each_technique(small):
     assert none["fit"]["transform"] is None and none["fit"]["callbacks"] == []
     assert isinstance(everything["fit"]["transform"], tw.regularization.RandomShift)
     kinds = [type(cb) for cb in everything["fit"]["callbacks"]]
-    assert kinds == [Record, EarlyStopping] and everything["fit"]["callbacks"][1].restore_best
+    assert kinds == [tw.regularization.DecoupledDecay, EarlyStopping]
+    assert everything["fit"]["callbacks"][1].restore_best
     assert isinstance(none["fit"]["optimizer"](plain.parameters()), torch.optim.SGD)
     assert none["base_lr"] == 0.1
     assert isinstance(everything["fit"]["optimizer"](full.parameters()), torch.optim.Adam)
@@ -65,7 +67,9 @@ def test_weight_decay_shrinks_the_weights_only(small):
         model[1].bias.fill_(0.5)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     decay = parts["fit"]["callbacks"][0]
-    decay.measure(SimpleNamespace(model=model))
+    run = SimpleNamespace(model=StackedModel.one(model))
+    decay.on_fit_start(run)
+    decay.on_step_end(run)
     factor = 1 - parts["decay_per_step"]
     for name, p in model.named_parameters():
         expected = before[name] * factor if name in ("0.weight", "3.weight") else before[name]

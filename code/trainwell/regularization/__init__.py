@@ -37,7 +37,7 @@ from .augmentation import Compose, RandomRotation, RandomShift, rotate_images, s
 from .constraints import L2Ball, MaxNorm, dead_units, max_norm_, project_l2_ball_
 from .noise import AdditiveGaussianNoise, GaussianInputNoise, WeightNoise
 from .overfitting import with_random_labels
-from .penalties import L1, L2, ActivityL1, ElasticNet, SmoothL1, penalized_names
+from .penalties import L1, L2, ActivityL1, DecoupledDecay, ElasticNet, SmoothL1, penalized_names
 from .proximal import ProximalL1, ista, regularization_path, soft_threshold
 from .quadratic import (
     constrained_optimum,
@@ -52,7 +52,8 @@ from .quadratic import (
 )
 
 __all__ = [
-    "ActivityL1", "AdditiveGaussianNoise", "Compose", "ElasticNet", "GaussianInputNoise", "L1", "L2",
+    "ActivityL1", "AdditiveGaussianNoise", "Compose", "DecoupledDecay", "ElasticNet", "GaussianInputNoise",
+    "L1", "L2",
     "L2Ball", "MaxNorm", "ProximalL1", "RandomRotation", "RandomShift", "SmoothL1", "WeightNoise",
     "constrained_optimum", "dead_units", "eigen_shrinkage", "gd_filter", "gradient_descent_linear", "ista",
     "lasso_diagonal", "max_norm_", "noisy_input_loss", "penalized_names", "penalty_for_radius",

@@ -21,63 +21,52 @@ from ..train.members import StackedModel
 from .penalties import _check_params, penalized_names
 
 
-def _linear_layers(model) -> list[nn.Linear]:
-    """Every ``nn.Linear`` of ``model``; a model with none is an error (nothing would be constrained)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not layers:
-        raise ValueError(f"model ({type(model).__name__}) has no nn.Linear layer, so max-norm would "
+def _linear_weights(members) -> list[torch.Tensor]:
+    """The weights of every ``nn.Linear`` layer of a run's members, each as its stacked (M_g, out, in)
+    tensors group by group (for one model, (1, out, in) views of its own weights); a model with no
+    linear layer is an error (nothing would be constrained)."""
+    module = members.template
+    names = [f"{name}.weight" if name else "weight" for name, m in module.named_modules()
+             if isinstance(m, nn.Linear)]
+    if not names:
+        raise ValueError(f"model ({type(module).__name__}) has no nn.Linear layer, so max-norm would "
                          "constrain nothing")
-    return layers
+    return [w for name in names for w in members.params[name]]
 
 
 @torch.no_grad()
+def _max_norm_(weights: list[torch.Tensor], c: float) -> None:
+    for w in weights:  # (M_g, out, in): one row per member and unit, w_j ← w_j · min(1, c / ‖w_j‖₂)
+        norms = w.norm(dim=-1, keepdim=True)
+        w.mul_(torch.clamp(c / norms.clamp_min(1e-12), max=1.0))
+
+
 def max_norm_(model: nn.Module, c: float) -> None:
     """Project every ``nn.Linear`` layer's incoming weight vectors onto the ball ‖w_j‖₂ ≤ c, in place:
     w_j ← w_j · min(1, c / ‖w_j‖₂) for each unit j (a row of the weight matrix). Srivastava et al.
     (2014) use this constraint together with dropout. In training, use the callback :class:`MaxNorm`.
     Everything is checked before any weight changes."""
-    layers = _linear_layers(model)
-    c = check_float("c", c, minimum=0.0, min_inclusive=False)
-    for module in layers:
-        norms = module.weight.norm(dim=1, keepdim=True)
-        module.weight.mul_(torch.clamp(c / norms.clamp_min(1e-12), max=1.0))
-
-
-def _stacked_linear_weights(stacked: StackedModel) -> list[torch.Tensor]:
-    """The stacked weights (M_g, out, in) of every linear layer of a fit_many run, group by group."""
-    weights = [leaf for prefix, _, kind in stacked.layers if kind == "linear"
-               for leaf in stacked.params[f"{prefix}.weight" if prefix else "weight"]]
-    if not weights:
-        raise ValueError("model (StackedModel) has no nn.Linear layer, so max-norm would constrain nothing")
-    return weights
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    weights = _linear_weights(StackedModel.one(model))
+    _max_norm_(weights, check_float("c", c, minimum=0.0, min_inclusive=False))
 
 
 class MaxNorm(Callback):
     """:func:`max_norm_` with radius ``c`` after every optimizer step:
-    ``fit(..., callbacks=[MaxNorm(3.0)])``. In ``fit_many`` (``many = True``) every member's units
-    are projected alone: the rows of each stacked linear weight (M, out, in)."""
+    ``fit(..., callbacks=[MaxNorm(3.0)])``. Every member of a run has its units projected alone: the
+    rows of each stacked linear weight (M, out, in)."""
 
-    many = True
+    per_member = True
 
     def __init__(self, c: float):
         self.c = check_float("c", c, minimum=0.0, min_inclusive=False)
 
-    def on_fit_start(self, state) -> None:  # a model without linear layers fails before the first step
-        if isinstance(state.model, StackedModel):
-            _stacked_linear_weights(state.model)
-        else:
-            _linear_layers(state.model)
+    def on_fit_start(self, run) -> None:
+        self.weights = _linear_weights(run.model)  # a model without linear layers fails here
 
-    @torch.no_grad()
-    def on_step_end(self, state) -> None:
-        if not isinstance(state.model, StackedModel):
-            max_norm_(state.model, self.c)
-            return
-        for weight in _stacked_linear_weights(state.model):  # (M_g, out, in): one row per member and unit
-            norms = weight.norm(dim=-1, keepdim=True)
-            weight.mul_(torch.clamp(self.c / norms.clamp_min(1e-12), max=1.0))
+    def on_step_end(self, run) -> None:
+        _max_norm_(self.weights, self.c)
 
 
 def _project_members_(tensors: list[torch.Tensor], radius: float) -> torch.Tensor:
@@ -121,27 +110,23 @@ def project_l2_ball_(params, radius: float) -> torch.Tensor:
 class L2Ball(Callback):
     """:func:`project_l2_ball_` of the weights an L2 penalty takes (``params``, see
     :func:`~trainwell.regularization.penalties.penalized_names`) after every optimizer step:
-    ``fit(..., callbacks=[L2Ball(5.0)])``. In ``fit_many`` (``many = True``) each member's weights
-    are projected onto their own ball."""
+    ``fit(..., callbacks=[L2Ball(5.0)])``. Each member of a run has its weights projected onto its
+    own ball."""
 
-    many = True
+    per_member = True
 
     def __init__(self, radius: float, params="weights"):
         self.radius = check_float("radius", radius, minimum=0.0, min_inclusive=False)
         self.params = _check_params(params)
 
-    def on_fit_start(self, state) -> None:
-        penalized_names(state.model, self.params)  # a model without such weights fails before training
+    def on_fit_start(self, run) -> None:
+        penalized_names(run.model, self.params)  # a model without such weights fails before training
 
     @torch.no_grad()
-    def on_step_end(self, state) -> None:
-        model, names = state.model, penalized_names(state.model, self.params)
-        if isinstance(model, StackedModel):
-            for g in range(len(model.group_sizes)):
-                _project_members_([model.params[n][g] for n in names], self.radius)
-        else:
-            own = dict(model.named_parameters())
-            _project_members_([own[n].unsqueeze(0) for n in names], self.radius)
+    def on_step_end(self, run) -> None:
+        members, names = run.model, penalized_names(run.model, self.params)
+        for g in range(len(members.group_sizes)):
+            _project_members_([members.params[n][g] for n in names], self.radius)
 
     def __repr__(self) -> str:
         return f"L2Ball(radius={self.radius:g})"

@@ -2,14 +2,11 @@
 ``transform`` for ``fit``) and on its weights (a callback) (section `reg-noise`)."""
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import nn
 
 from .._validate import check_float
 from ..train import Callback
-from ..train.members import StackedModel, member_rng
 from .penalties import _check_params, penalized_names
 
 
@@ -68,72 +65,44 @@ class WeightNoise(Callback):
 
     The noisy weights are those of ``params`` (see
     :func:`~trainwell.regularization.penalties.penalized_names`; default: the weights of linear and
-    convolutional layers). The noise is added by a forward pre-hook of the model (only in training
-    mode) and removed by a step hook of the optimizer; both are removed when training ends. In
-    ``fit_many`` (``many = True``) each member draws its noise from its own random stream, as its
-    separate ``fit`` would. List it after the other callbacks: ``fit`` calls ``on_fit_end`` only
-    when every ``on_fit_start`` succeeded, so a later callback refusing the model would leave the
-    hooks in place.
+    convolutional layers). The noise is added by a forward pre-hook of the run's members (only in
+    training mode) and removed by a step hook of the optimizer; both are removed when training ends.
+    Each member draws its noise from its own random stream, so a member of ``fit_many`` gets the
+    noise of its separate ``fit``.
     """
 
-    many = True
+    per_member = True
 
     def __init__(self, sigma: float, params="weights"):
         self.sigma = check_float("sigma", sigma, minimum=0.0)
         self.params = _check_params(params)
 
-    def on_fit_start(self, state) -> None:
-        model = state.model
-        names = penalized_names(model, self.params)
+    def on_fit_start(self, run) -> None:
+        members, names = run.model, penalized_names(run.model, self.params)
+        weights = [members.member_params(m, names) for m in range(members.members)]
         self._added: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self._undo = []
-        if isinstance(model, StackedModel):
-            plain = model.forward
-
-            def noisy_forward(*args, **kwargs):
-                if model.training:
-                    self._perturb_stacked(model, names)
-                return plain(*args, **kwargs)
-
-            model.forward = noisy_forward  # this instance only; removed again in on_fit_end
-            self._undo.append(lambda: delattr(model, "forward"))
-        else:
-            own = dict(model.named_parameters())
-            tensors = [own[n] for n in names]
-            hook = model.register_forward_pre_hook(
-                lambda module, inputs: self._perturb(tensors) if module.training else None)
-            self._undo.append(hook.remove)
-        self._undo.append(state.optimizer.register_step_post_hook(lambda *_: self._restore()).remove)
+        self._undo = [members.register_forward_pre_hook(lambda _: self._perturb(members, weights)).remove,
+                      run.optimizer.register_step_post_hook(lambda *_: self._restore()).remove]
 
     @torch.no_grad()
-    def _draw(self, tensors) -> None:
-        for t in tensors:
-            noise = self.sigma * torch.randn(t.shape, dtype=t.dtype, device=t.device)
-            t.add_(noise)
-            self._added.append((t, noise))
-
-    def _perturb(self, tensors) -> None:
-        if not self._added and self.sigma > 0.0:  # once per step: a second forward reuses the noise
-            self._draw(tensors)
-
-    def _perturb_stacked(self, stacked: StackedModel, names) -> None:
-        if self._added or self.sigma == 0.0:
+    def _perturb(self, members, weights) -> None:
+        """w ← w + ε, every member from its own stream; once per step (a second forward reuses ε)."""
+        if not members.training or self._added or self.sigma == 0.0:
             return
-        member = 0
-        for g, size in enumerate(stacked.group_sizes):
-            for i in range(size):
-                stream = stacked.generators[member] if stacked.generators is not None else None
-                with member_rng(stream) if stream is not None else contextlib.nullcontext():
-                    self._draw([stacked.params[n][g][i] for n in names])
-                member += 1
+        for m, member_weights in enumerate(weights):
+            with members.rng(m):
+                for w in member_weights:
+                    noise = self.sigma * torch.randn(w.shape, dtype=w.dtype, device=w.device)
+                    w.add_(noise)
+                    self._added.append((w, noise))
 
     @torch.no_grad()
     def _restore(self) -> None:
-        for t, noise in self._added:
-            t.sub_(noise)
+        for w, noise in self._added:
+            w.sub_(noise)
         self._added = []
 
-    def on_fit_end(self, state) -> None:
+    def on_fit_end(self, run) -> None:
         self._restore()
         for undo in reversed(self._undo):
             undo()

@@ -2,7 +2,8 @@
 
 Every penalty is an object for ``fit(penalty=...)``: ``penalty(model)`` is a scalar tensor. The
 parameter norm penalties (:class:`L2`, :class:`L1`, :class:`ElasticNet`, :class:`SmoothL1`) also work
-with ``fit_many(penalty=...)``: ``penalty.many(stacked)`` gives each member's penalty, shape (M,).
+with ``fit_many(penalty=...)``: ``penalty.many(stacked)`` gives each member's penalty, shape (M,), and
+is the one formula: ``penalty(model)`` is the penalty of a run whose only member is ``model``.
 Which parameters they penalize is one rule, :func:`penalized_names`, used by both, by
 :class:`~trainwell.regularization.proximal.ProximalL1`, :class:`~trainwell.regularization.constraints.L2Ball`
 and :class:`~trainwell.regularization.noise.WeightNoise`. The sparse-activity penalty
@@ -18,6 +19,7 @@ from torch import nn
 
 from .._validate import check_float
 from ..models import weight_names
+from ..train import Callback
 from ..train.members import StackedModel
 
 
@@ -51,7 +53,7 @@ def penalized_names(model, params="weights") -> list[str]:
     :func:`~trainwell.train.fit_many`, whose members are built like its first model, so a member
     of a stacked run is penalized exactly where its separate ``fit`` would be.
     """
-    module = model.template if isinstance(model, StackedModel) else model
+    module = getattr(model, "template", model)  # a run's members are built like their first model
     if not isinstance(module, nn.Module):
         raise TypeError("model must be a torch.nn.Module or a fit_many StackedModel, "
                         f"got {type(model).__name__}")
@@ -74,16 +76,11 @@ def penalized_names(model, params="weights") -> list[str]:
     return names
 
 
-def _penalized_tensors(model, params="weights") -> list[tuple[str, torch.Tensor]]:
-    """``(name, tensor)`` for every tensor that :func:`penalized_names` selects: the model's own
-    parameters, or, for a fit_many :class:`~trainwell.train.members.StackedModel`, the tensors its
-    optimizer holds for them (:meth:`~trainwell.train.members.StackedModel.leaves`), which a callback
-    changes in place."""
-    names = penalized_names(model, params)
-    if isinstance(model, StackedModel):
-        return [(n, leaf) for n in names for leaf in model.leaves(n)]
-    own = dict(model.named_parameters())
-    return [(n, own[n]) for n in names]
+def _penalized_tensors(members, params="weights") -> list[tuple[str, torch.Tensor]]:
+    """``(name, tensor)`` for every tensor that :func:`penalized_names` selects, as the optimizer of a
+    run's members holds it (:meth:`~trainwell.train.members.StackedModel.leaves`: for one model its
+    own parameter, for a stacked run every group's leaf), which a callback changes in place."""
+    return [(n, leaf) for n in penalized_names(members, params) for leaf in members.leaves(n)]
 
 
 class _NormPenalty:
@@ -98,16 +95,16 @@ class _NormPenalty:
         raise NotImplementedError
 
     def __call__(self, model: nn.Module) -> torch.Tensor:
-        """The penalty of ``model``: a scalar tensor, differentiable in the parameters."""
+        """The penalty of ``model``: a scalar tensor, differentiable in the parameters (the one member
+        of :meth:`many`)."""
         if not isinstance(model, nn.Module):
             raise TypeError(f"{type(self).__name__}: model must be a torch.nn.Module, got "
                             f"{type(model).__name__} (use .many(stacked) for a fit_many StackedModel)")
-        own = dict(model.named_parameters())
-        total = torch.stack([self._terms(own[n]).sum() for n in penalized_names(model, self.params)]).sum()
-        return self.alpha * total
+        return self.many(StackedModel.one(model))[0]
 
     def many(self, stacked: StackedModel) -> torch.Tensor:
-        """Each member's penalty, shape (M,): what ``fit_many(penalty=...)`` adds to the members' losses."""
+        """Each member's penalty α·Σ φ(w), shape (M,): what ``fit_many(penalty=...)`` adds to the
+        members' losses."""
         if not isinstance(stacked, StackedModel):
             raise TypeError(f"{type(self).__name__}.many: stacked must be a fit_many StackedModel, got "
                             f"{type(stacked).__name__} (call the penalty itself on a single model)")
@@ -164,6 +161,31 @@ class SmoothL1(_NormPenalty):
 
     def _terms(self, w):
         return (w.square() + self.eps).sqrt()
+
+
+class DecoupledDecay(Callback):
+    """Decoupled weight decay: after every optimizer step, w ← (1 − rate)·w for the weights of
+    ``params`` (:func:`penalized_names`), whatever the learning rate and the optimizer (Loshchilov &
+    Hutter 2019, with schedule multiplier 1). With plain SGD at learning rate η it is the L2 penalty
+    of α = rate/η applied after the gradient step instead of inside it; with adaptive optimizers the
+    two differ (section `opt-adamw-nadam`). Each member of a run is decayed alike."""
+
+    per_member = True
+
+    def __init__(self, rate: float, params="weights"):
+        self.rate = check_float("rate", rate, minimum=0.0, maximum=1.0)
+        self.params = _check_params(params)
+
+    def on_fit_start(self, run) -> None:
+        self.weights = [tensor for _, tensor in _penalized_tensors(run.model, self.params)]
+
+    @torch.no_grad()
+    def on_step_end(self, run) -> None:
+        for w in self.weights:
+            w.mul_(1.0 - self.rate)
+
+    def __repr__(self) -> str:
+        return f"DecoupledDecay(rate={self.rate:g})"
 
 
 class ActivityL1:

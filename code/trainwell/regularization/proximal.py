@@ -200,33 +200,32 @@ class ProximalL1(Callback):
     proximal stochastic gradient descent on J + α‖w‖₁, and weights reach exactly 0; after other
     optimizers it is the same shrinkage, no longer an exact proximal step.
 
-    ``fit(..., callbacks=[ProximalL1(1e-3)])``; it also works in ``fit_many`` (``many = True``), where
-    each setting's members are shrunk with their own param group's learning rate.
+    ``fit(..., callbacks=[ProximalL1(1e-3)])``; in ``fit_many`` each setting's members are shrunk
+    with their own param group's learning rate.
     """
 
-    many = True
+    per_member = True
 
     def __init__(self, alpha: float, params="weights"):
         self.alpha = check_float("alpha", alpha, minimum=0.0)
         self.params = _check_params(params)
 
-    def _targets(self, state) -> list[tuple[torch.Tensor, float]]:
-        """(tensor, learning rate) for every tensor to shrink: the model's parameters, or every
-        group's stacked leaf of them in fit_many."""
-        tensors = _penalized_tensors(state.model, self.params)
-        rate = {id(p): group["lr"] for group in state.optimizer.param_groups for p in group["params"]}
+    def _targets(self, run) -> list[tuple[torch.Tensor, float]]:
+        """(tensor, learning rate) for every tensor to shrink, as the optimizer holds it."""
+        tensors = _penalized_tensors(run.model, self.params)
+        rate = {id(p): group["lr"] for group in run.optimizer.param_groups for p in group["params"]}
         missing = [n for n, t in tensors if id(t) not in rate]
         if missing:
             raise ValueError(f"ProximalL1: the optimizer does not train {missing}, so there is no learning "
                              "rate for their proximal step")
         return [(t, float(rate[id(t)])) for _, t in tensors]
 
-    def on_fit_start(self, state) -> None:
-        self._targets(state)  # a model or optimizer it cannot work with fails before the first step
+    def on_fit_start(self, run) -> None:
+        self._targets(run)  # a model or optimizer it cannot work with fails before the first step
 
     @torch.no_grad()
-    def on_step_end(self, state) -> None:
-        for tensor, lr in self._targets(state):
+    def on_step_end(self, run) -> None:
+        for tensor, lr in self._targets(run):
             tensor.copy_(_shrink(tensor, lr * self.alpha))
 
     def __repr__(self) -> str:

@@ -31,8 +31,8 @@ from ..regularization.experiments import (  # Part I's checks and thread policy
     _positive_floats,
     _seeds,
 )
-from ..regularization.penalties import _penalized_tensors
-from ..train import MONITORS, EarlyStopping, Record, Runs, fit_many
+from ..regularization.penalties import DecoupledDecay
+from ..train import MONITORS, Callback, EarlyStopping, Runs, fit_many
 
 #: The switches of :func:`recipe`, in the order tables list them.
 TECHNIQUES = ("batch_norm", "dropout", "weight_decay", "augmentation", "early_stopping", "adam")
@@ -99,34 +99,16 @@ def _check_data(data) -> None:
 # The recipe
 
 
-def _decayed_weights(model) -> list[torch.Tensor]:
-    """The tensors weight decay shrinks: the weights of the linear layers
-    (:func:`~trainwell.regularization.penalized_names`), never biases or batch-norm parameters; in
-    fit_many, every group's stacked leaf of them."""
-    return [tensor for _, tensor in _penalized_tensors(model, "weights")]
-
-
-def _weight_decay_callback(rate: float) -> Record:
-    """Decoupled weight decay after every optimizer step, w ← (1 − rate)·w for the weights of
-    :func:`_decayed_weights`, whatever the learning rate: Loshchilov & Hutter (2019)'s
-    θ ← θ − η_t·λ·θ with schedule multiplier η_t = 1, not PyTorch's AdamW, which multiplies λ by the
-    learning rate (so that a learning-rate grid would also be a weight-decay grid). The step is a
-    :class:`~trainwell.train.Record` of every optimizer step, the one per-step hook that both
-    :func:`~trainwell.train.fit` and :func:`~trainwell.train.fit_many` run; AdamW with
+def _weight_decay_callback(rate: float) -> Callback:
+    """Decoupled weight decay after every optimizer step, w ← (1 − rate)·w for the weights of the
+    linear layers (never biases or batch-norm parameters), whatever the learning rate:
+    :class:`~trainwell.regularization.DecoupledDecay`, Loshchilov & Hutter (2019)'s θ ← θ − η_t·λ·θ
+    with schedule multiplier η_t = 1, not PyTorch's AdamW, which multiplies λ by the learning rate
+    (so that a learning-rate grid would also be a weight-decay grid). AdamW with
     :func:`~trainwell.together.weight_decay_groups` would need two param groups per setting, which
     fit_many does not allow. AdamW shrinks before its update and this after, a difference of order
     rate·η per step."""
-    cache: dict = {}
-
-    @torch.no_grad()
-    def decay(state) -> None:
-        if id(state.model) not in cache:
-            cache.clear()
-            cache[id(state.model)] = _decayed_weights(state.model)
-        for tensor in cache[id(state.model)]:
-            tensor.mul_(1.0 - rate)
-
-    return Record(decay, per="step")
+    return DecoupledDecay(rate)
 
 
 def recipe(data, techniques, *, epochs: int, hidden: Sequence[int] = (256, 256), dropout: float = 0.5,

@@ -82,11 +82,14 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
     dev = torch.device(device) if device is not None else default_device()
     model.to(dev)
     optimizer = _build_optimizer(optimizer, model)
-    state = RunState(model=StackedModel([model], check_layers=False), optimizer=optimizer,
+    state = RunState(model=StackedModel.one(model), optimizer=optimizer,
                      histories=[History()], active=[True], device=dev)
     view = TrainState(state, model)
     seen = [(cb, state if cb.per_member else view) for cb in callbacks]
-    one_penalty = None if penalty is None else (lambda _: _penalty(penalty, model).unsqueeze(0))
+    if penalty is None or callable(getattr(penalty, "many", None)):  # a penalty written for members
+        one_penalty = None if penalty is None else (lambda members: _member_penalty(penalty, members, "fit"))
+    else:
+        one_penalty = lambda _: _penalty(penalty, model).unsqueeze(0)  # noqa: E731
     cuda = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(_stream_seed(seed))  # every draw of the run: dropout, noise, augmentation
@@ -149,10 +152,10 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
                                eval_every=eval_every, tolerate_divergence=tolerate_divergence,
                                progress=progress, desc=desc)
     for cb in callbacks:
-        if not (cb.per_member or isinstance(cb, (Record, LRScheduler)) or getattr(cb, "many", False)):
+        if not (cb.per_member or isinstance(cb, (Record, LRScheduler))):
             raise TypeError(f"fit_many does not know how to apply {type(cb).__name__} to many members; it "
-                            "takes EarlyStopping (per member), Record, LRScheduler and callbacks that "
-                            "declare many = True or per_member = True")
+                            "takes Record, LRScheduler and callbacks written for the members of a run "
+                            "(per_member = True: EarlyStopping, Schedule, Part I's constraints and noise)")
     dev = torch.device(device) if device is not None else default_device()
 
     member_settings = [s for s in settings for _ in seeds]
@@ -178,7 +181,7 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
     state = RunState(model=stacked, optimizer=opt, histories=[History() for _ in range(M)],
                      active=[True] * M, device=dev)
     run(state, [(cb, state) for cb in callbacks], data, the_plan,
-        None if penalty is None else lambda members: _member_penalty(penalty, members),
+        None if penalty is None else lambda members: _member_penalty(penalty, members, "fit_many"),
         streams, [torch.Generator().manual_seed(s) for s in member_seeds])
     stacked.unstack(models)
     histories = state.histories
@@ -193,12 +196,12 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
     return Runs(member_settings, member_seeds, histories, models)
 
 
-def _member_penalty(penalty, members) -> torch.Tensor:
+def _member_penalty(penalty, members, where: str) -> torch.Tensor:
     """``penalty.many(members)``, checked to hold one value per member (nothing broadcast)."""
     value = penalty.many(members)
     if not isinstance(value, torch.Tensor) or value.shape != (members.members,):
         got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-        raise ValueError(f"fit_many: penalty.many(stacked) must return one value per member, shape "
+        raise ValueError(f"{where}: penalty.many(stacked) must return one value per member, shape "
                          f"({members.members},), got {got}")
     return value
 

@@ -176,7 +176,7 @@ class Schedule(Callback):
     Works in :func:`fit` and :func:`fit_many` (where all members get the same value). ``values``
     holds the value used at each epoch (or step) that ran."""
 
-    many = True
+    per_member = True
 
     def __init__(self, name: str, schedule: Callable[[int], float], *, per: str = "epoch"):
         if not isinstance(name, str) or not name:

@@ -70,8 +70,11 @@ def _epochs(state: RunState, seen: list, data, plan: Plan, penalty, streams, ord
                 _check_classes(out, plan.label_ranges, plan.where, class_dim=2)
             member_loss = _member_losses(plan.loss, plan.loss_fn, out, yb, plan.where)
             objective = member_loss if penalty is None else member_loss + penalty(members)
-            finite = torch.isfinite(objective)
-            if not bool(finite.all()):  # the step's one synchronisation
+            if running is not None:  # members that have stopped get no gradient
+                objective = torch.where(running, objective, 0.0)
+            total = objective.sum()
+            if not math.isfinite(total.item()):  # the step's one synchronisation
+                finite = torch.isfinite(objective)
                 for m in [m for m in range(M) if active[m] and not bool(finite[m])]:
                     histories[m].step_loss.extend(torch.stack(losses)[:, m].float().cpu().tolist()
                                                   if losses else [])
@@ -80,10 +83,10 @@ def _epochs(state: RunState, seen: list, data, plan: Plan, penalty, streams, ord
                 if not any(active):
                     return
                 running = torch.tensor(active, device=dev)
-            if running is not None:
                 objective = torch.where(running, objective, 0.0)
+                total = objective.sum()
             opt.zero_grad(set_to_none=True)
-            objective.sum().backward()
+            total.backward()
             opt.step()
             state.step += 1
             state.batch_loss = member_loss.detach()

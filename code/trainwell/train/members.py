@@ -105,6 +105,16 @@ def member_rng(generator: torch.Generator):
         set_(saved)
 
 
+class _Handle:
+    """What :meth:`StackedModel.register_forward_pre_hook` returns: ``remove()`` takes the hook away."""
+
+    def __init__(self, hooks: dict, key: int):
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
 class StackedModel:
     """M copies of one architecture (``models``, built separately) trained side by side.
 
@@ -122,6 +132,7 @@ class StackedModel:
         if not models or not all(isinstance(m, nn.Module) for m in models):
             raise TypeError("StackedModel: models must be a non-empty list of torch.nn.Module")
         self.members = len(models)
+        self._pre_hooks: dict[int, object] = {}
         self.group_sizes = list(group_sizes) if group_sizes is not None else [self.members]
         if sum(self.group_sizes) != self.members or min(self.group_sizes) < 1:
             raise ValueError(f"StackedModel: group_sizes {self.group_sizes} must be positive and add up to "
@@ -134,11 +145,12 @@ class StackedModel:
             if self.members != 1:
                 raise ValueError(f"StackedModel: check_layers=False is for a single member, got "
                                  f"{self.members}")
-            self.training, self.layers, self._single, self._single_random = True, None, models[0], False
+            self.training, self.layers, self._single = models[0].training, None, models[0]
+            self._single_random = False
             self._bounds = [0, 1]
             self._own = dict(models[0].named_parameters())
-            models[0].train(True)
-            return
+            self._views = {n: [p.unsqueeze(0)] for n, p in self._own.items()}  # write through
+            return  # the module's mode is left as it is (training sets it at every epoch)
         self.layers = [(name, module, _kind(module, name)) for name, module in _leaves(models[0])]
         names = [n for n, _ in models[0].named_parameters()]
         buffers = [n for n, _ in models[0].named_buffers()]
@@ -158,6 +170,7 @@ class StackedModel:
         self._single_random = any(kind in ("dropout", "per_member") for _, _, kind in self.layers)
         if self._single is not None:  # the member's own leaves and buffers; (1, ...) views of them
             self._own = dict(models[0].named_parameters())
+            self._views = {n: [p.unsqueeze(0)] for n, p in self._own.items()}  # write through
             self._single.train(True)
             return
         # A linear layer's stacked weight (M, out, in) is stored as its transpose (M, in, out) is laid
@@ -180,6 +193,12 @@ class StackedModel:
             self._buffers = {n: torch.stack([dict(m.named_buffers())[n].detach() for m in models]).clone()
                              for n in buffers}
 
+    @classmethod
+    def one(cls, model: nn.Module) -> StackedModel:
+        """One model as the only member of a run, run as it is (any layers): the view through which
+        the callbacks and penalties written for a run's members act on a single model."""
+        return cls([model], check_layers=False)
+
     # -- parameters -------------------------------------------------------------------------------
     @property
     def params(self) -> dict[str, list[torch.Tensor]]:
@@ -187,7 +206,7 @@ class StackedModel:
         for a single member (1, *shape) views of its own parameters (written through in place)."""
         if self._single is None:
             return self._params
-        return {n: [p.unsqueeze(0)] for n, p in self._own.items()}
+        return self._views
 
     @property
     def buffers(self) -> dict[str, torch.Tensor]:
@@ -236,7 +255,34 @@ class StackedModel:
 
     # -- forward ----------------------------------------------------------------------------------
     def __call__(self, x: torch.Tensor, *, shared: bool = False, capture: Sequence[int] = ()):
+        for hook in list(self._pre_hooks.values()):
+            hook(self)
         return self.forward(x, shared=shared, capture=capture)
+
+    def register_forward_pre_hook(self, hook) -> _Handle:
+        """Call ``hook(members)`` before every forward pass (in either mode: the hook reads
+        ``members.training``), as ``nn.Module.register_forward_pre_hook`` does for one module;
+        returns a handle whose ``remove()`` takes it away."""
+        if not callable(hook):
+            raise TypeError(f"register_forward_pre_hook: hook must be a function, got {type(hook).__name__}")
+        key = max(self._pre_hooks, default=-1) + 1
+        self._pre_hooks[key] = hook
+        return _Handle(self._pre_hooks, key)
+
+    def rng(self, m: int):
+        """A context in which torch's global generator is member ``m``'s random stream (nothing changes
+        when the members have no streams of their own: :func:`~trainwell.train.fit` seeds the global
+        generator for its run)."""
+        self._locate(m)
+        if self.generators is None:
+            return contextlib.nullcontext()
+        return member_rng(self.generators[m])
+
+    def member_params(self, m: int, names: Sequence[str]) -> list[torch.Tensor]:
+        """Member ``m``'s slice of every parameter in ``names``, in that order: views that write
+        through to the tensors the optimizer trains."""
+        g, i = self._locate(m)
+        return [self.params[n][g][i] for n in names]
 
     def forward(self, x: torch.Tensor, *, shared: bool = False, capture: Sequence[int] = ()):
         """Run every member: ``x`` is (M, B, ...) with each member's own batch, or, with ``shared``,
