@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from trainwell.train import Callback, EarlyStopping, Record, RunState, TrainState, fit, fit_many
-from trainwell.train.members import StackedModel, StackError
 
 X = torch.randn(60, 4, generator=torch.Generator().manual_seed(0))
 Y = torch.arange(60) % 3
@@ -56,8 +55,8 @@ def test_fit_callbacks_see_the_model_and_per_member_ones_see_the_run():
 
 
 class Gate(nn.Module):
-    """A layer fit_many cannot stack (parameters of its own kind) that also replaces a buffer at every
-    training forward instead of updating it in place."""
+    """A layer with parameters of its own kind that replaces a buffer at every training forward instead
+    of updating it in place."""
 
     def __init__(self):
         super().__init__()
@@ -70,10 +69,8 @@ class Gate(nn.Module):
         return x * self.scale
 
 
-def test_fit_trains_a_model_that_cannot_be_stacked_and_restores_its_replaced_buffers():
+def test_fit_restores_the_best_epochs_buffers_even_when_a_layer_replaces_them():
     model = nn.Sequential(nn.Linear(4, 8), Gate(), nn.ReLU(), nn.Linear(8, 3))
-    with pytest.raises(StackError):
-        StackedModel([model])
     calls = Record(lambda s: s.model[1].calls.item(), per="epoch")
     history = fit(model, DATA, optimizer=lambda p: torch.optim.SGD(p, lr=0.5), epochs=30, batch_size=10,
                   callbacks=[calls, EarlyStopping(3, restore_best=True)], progress=False)
@@ -117,3 +114,19 @@ def test_part_one_callbacks_on_one_member_compute_what_the_formulas_do_bit_for_b
         want = [w * torch.clamp(0.5 / w.norm(dim=1, keepdim=True).clamp_min(1e-12), max=1.0) for w in weights]
     max_norm_(model, 0.5)
     assert all(torch.equal(w, expected) for w, expected in zip(weights, want, strict=True))
+
+
+def test_threads_is_one_limit_for_blocks_and_functions_and_is_restored_after_an_error():
+    from trainwell.config import threads
+
+    before = torch.get_num_threads()
+
+    @threads(1)
+    def inside():
+        return torch.get_num_threads()
+
+    assert inside() == 1 and torch.get_num_threads() == before
+    with pytest.raises(RuntimeError, match="boom"), threads(1):
+        assert torch.get_num_threads() == 1
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before

@@ -187,6 +187,10 @@ CASES = [
     # repeat, histories, progress
     ("repeat run not callable", lambda: repeat(3, [0]), TypeError, "run must be a function of the seed"),
     ("repeat no seeds", lambda: repeat(lambda s: s, []), ValueError, "seeds is empty"),
+    ("repeat seeds repeated", lambda: repeat(lambda s: s, [1, 1]), ValueError, "seeds holds a seed twice"),
+    ("repeat seeds a generator", lambda: repeat(lambda s: s, (s for s in [1])), TypeError,
+     "seeds must be a list of integers"),
+    ("threads zero", lambda: tw.config.threads(0).__enter__(), ValueError, "Invalid n: 0"),
     ("history metric unknown", lambda: _history().metric("val_acc"), ValueError, "Unknown metric 'val_acc'"),
     ("history empty", lambda: History().metric("val_loss"), ValueError, "no epoch has finished"),
     ("progress environment bad", lambda: _progress_env("maybe"), ValueError,

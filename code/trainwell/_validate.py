@@ -4,6 +4,21 @@ from __future__ import annotations
 import numbers
 
 
+def check_seeds(seeds, name: str = "seeds") -> list[int]:
+    """``seeds`` as a list of distinct integers in [0, 2³² − 1] (a list, tuple or range): the one check
+    of every function that takes the seeds of a run."""
+    from collections.abc import Sequence
+
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
+        raise TypeError(f"{name} must be a list of integers, got {seeds!r}")
+    seeds = [check_int(f"{name}[{i}]", s, minimum=0, maximum=2**32 - 1) for i, s in enumerate(seeds)]
+    if not seeds:
+        raise ValueError(f"{name} is empty: give at least one seed (two for a confidence interval)")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"{name} holds a seed twice: {seeds}")
+    return seeds
+
+
 def check_int(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` if it is an integer in [minimum, maximum], else raise a clear error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

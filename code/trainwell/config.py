@@ -4,6 +4,7 @@ The sizes of the experiments (quick or full) live in :mod:`trainwell.size_table`
 """
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass
 
@@ -12,6 +13,21 @@ import torch
 
 from ._validate import check_bool, check_choice, check_int
 from .size_table import size
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Run a block (``with threads(1):``) or a function (``@threads(1)``) with ``n`` CPU threads for
+    torch's operations, then restore the setting. The book's networks are small: splitting their
+    operations across threads costs more than it saves, and on a 2-core machine shared with other
+    work two threads made a run several times slower (wall time) than one. GPU runs are unaffected."""
+    n = check_int("n", n, minimum=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def pick_device(prefer: str | None = None) -> torch.device:

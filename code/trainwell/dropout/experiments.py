@@ -2,7 +2,6 @@
 run, built from the part's modules and the shared training loop :func:`trainwell.train.fit`."""
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import math
@@ -11,6 +10,7 @@ import numpy as np
 import torch
 
 from .._validate import check_choice, check_float, check_int
+from ..config import threads
 from ..data import split_known_classes
 from ..metrics import auroc, probability_scores, test_scores
 from ..models import bn_dropout_mlp, eval_mode, mlp, train_mode
@@ -24,29 +24,10 @@ from .variants import DropConnectLinear, GaussianDropout
 
 
 def one_thread(run):
-    """Run an experiment with one CPU thread for torch's operations, then restore the setting.
-
-    The chapter's networks are tiny (a few hundred units, batches of 64); splitting such operations
-    across threads costs more than it saves, and on a loaded machine threads waiting for each other
-    made a training run over ten times slower than with one thread. GPU runs are unaffected.
-    """
-
-    @functools.wraps(run)
-    def wrapper(*args, **kwargs):
-        with _threads(1):
-            return run(*args, **kwargs)
-
-    return wrapper
-
-
-@contextlib.contextmanager
-def _threads(n: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    """Run an experiment with one CPU thread for torch's operations, then restore the setting
+    (:func:`trainwell.config.threads`; the chapter's networks are tiny, and splitting their
+    operations across threads costs more than it saves). GPU runs are unaffected."""
+    return threads(1)(run)
 
 
 @one_thread

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from torch import nn
 
-from .._validate import check_float, check_int
+from .._validate import check_float, check_int, check_seeds
 from ..models import mlp
 from ..train import Record, Runs, Schedule, fit_many
 from .functions import Objective, trajectory
@@ -40,11 +40,7 @@ def mlp_builder(data, hidden: Sequence[int] = (128, 128)) -> Callable[[], nn.Mod
     return lambda: mlp(sizes)
 
 
-def _seeds(seeds) -> list[int]:
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds is empty")
-    return seeds
+_seeds = check_seeds  # the book's one seed check, under the name the displayed code reads
 
 
 def lr_sweep(data, *, make_optimizer: Callable, learning_rates: Sequence[float], seeds, epochs: int,

@@ -14,7 +14,7 @@
 """
 from __future__ import annotations
 
-import contextlib
+import functools
 import inspect
 import math
 from collections.abc import Callable, Sequence
@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .._validate import check_float, check_int
+from .._validate import check_float, check_int, check_seeds
+from ..config import threads
 from ..models import mlp
 from ..train import Runs, fit_many
 from .constraints import MaxNorm, dead_units
@@ -30,17 +31,8 @@ from .noise import GaussianInputNoise, WeightNoise
 from .overfitting import with_random_labels
 from .penalties import L2
 
-
-def _seeds(seeds) -> list[int]:
-    """``seeds`` as a list of distinct integers in [0, 2³² − 1] (a list or a range; Part V uses it too)."""
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
-        raise TypeError(f"seeds must be a list of integers, got {seeds!r}")
-    seeds = [check_int(f"seeds[{i}]", s, minimum=0, maximum=2**32 - 1) for i, s in enumerate(seeds)]
-    if not seeds:
-        raise ValueError("seeds is empty: give at least one seed (two for a confidence interval)")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds holds a seed twice: {seeds}")
-    return seeds
+_seeds = check_seeds  # the book's one seed check, under the name the displayed code reads
+_one_thread = functools.partial(threads, 1)  # the book's one thread limit, likewise
 
 
 def memorization_runs(data, *, fractions: Sequence[float], seeds, epochs: int,
@@ -61,19 +53,6 @@ def memorization_runs(data, *, fractions: Sequence[float], seeds, epochs: int,
                                  epochs=check_int("epochs", epochs, minimum=1), batch_size=batch_size,
                                  eval_every=eval_every, progress=False)
     return out
-
-
-@contextlib.contextmanager
-def _one_thread():
-    """Run a block with one CPU thread for torch's operations, then restore the setting. The networks
-    of these experiments are small; on a 2-core machine shared with other work, two threads made a run
-    four times slower (wall time) than one. GPU runs are unaffected."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _positive_floats(name: str, values, *, minimum: float = 0.0, min_inclusive: bool = False) -> list[float]:

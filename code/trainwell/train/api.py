@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validate import check_int
+from .._validate import check_int, check_seeds
 from ..config import device as default_device
 from ..config import seed_everything
 from .callbacks import LRScheduler, Record
@@ -135,11 +135,7 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
     if not callable(build):
         raise TypeError("fit_many: build must be a function that returns a new model, "
                         f"got {type(build).__name__}")
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not len(seeds):
-        raise TypeError(f"fit_many: seeds must be a non-empty list of integers, got {seeds!r}")
-    seeds = [check_int(f"seeds[{i}]", s, minimum=0, maximum=2**32 - 1) for i, s in enumerate(seeds)]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"fit_many: seeds must be distinct, got {seeds}")
+    seeds = check_seeds(seeds)
     if isinstance(optimizer, torch.optim.Optimizer) or not callable(optimizer):
         raise TypeError("fit_many: optimizer must be a function params -> Optimizer (it is built on the "
                         f"stacked members), got {type(optimizer).__name__}")
@@ -234,9 +230,7 @@ def repeat(run: Callable[[int], object], seeds: Sequence[int], *, progress: bool
     """``[run(seed) for seed in seeds]`` with torch, NumPy and Python seeded before each run."""
     if not callable(run):
         raise TypeError(f"repeat: run must be a function of the seed, got {type(run).__name__}")
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("repeat: seeds is empty")
+    seeds = check_seeds(seeds)
     results = []
     for seed in _progress(seeds, progress, desc, unit="seed"):
         seed_everything(seed)

@@ -11,8 +11,10 @@ Randomness stays per member: every member owns a generator, seeded as :func:`tra
 seeds its run, and ``nn.Dropout`` draws each member's mask from it with the same call PyTorch makes
 (``bernoulli_`` then division by the keep probability). Any other module without parameters (the
 book's own dropout variants, noise layers) is run member by member with torch's global generator
-swapped to that member's stream. So a member of a stacked run is the same run as its separate
-:func:`~trainwell.train.fit`, up to the rounding of batched against unbatched kernels.
+swapped to that member's stream; so is any other layer with parameters (Part II's mask-explicit MLP,
+DropConnect), each member on its own slices of the stacked parameters. So a member of a stacked run
+is the same run as its separate :func:`~trainwell.train.fit`, up to the rounding of batched against
+unbatched kernels.
 
 Members that share optimizer hyperparameters form a *group*: each group's parameters are separate
 leaf tensors (M_g, ...), so that an optimizer gets one param group per setting; they are concatenated
@@ -41,8 +43,9 @@ ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU, nn.LeakyReLU, nn.S
 #: Modules that act on each channel of (N, C, H, W) separately: applied to the members' channels side by side.
 PER_CHANNEL = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 BATCH_NORM = (nn.BatchNorm1d, nn.BatchNorm2d)
-SUPPORTED = ("nn.Linear", "nn.Conv2d", "nn.BatchNorm1d", "nn.BatchNorm2d", "nn.Dropout", "nn.Flatten",
-             "pooling layers", "elementwise activations", "any module without parameters or buffers")
+#: Layers that share one batched kernel across the members; any other layer runs member by member.
+SHARED_KERNELS = ("nn.Linear", "nn.Conv2d", "nn.BatchNorm1d", "nn.BatchNorm2d", "nn.Dropout", "nn.Flatten",
+                  "pooling layers", "elementwise activations")
 
 
 class StackError(ValueError):
@@ -62,10 +65,7 @@ def _kind(module: nn.Module, name: str) -> str:
     has_state = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
     if type(module) is nn.Linear:
         return "linear"
-    if type(module) is nn.Conv2d:
-        if module.padding_mode != "zeros":
-            raise StackError(f"fit_many: layer {name!r} is a Conv2d with padding_mode="
-                             f"{module.padding_mode!r}; only 'zeros' can be stacked")
+    if type(module) is nn.Conv2d and module.padding_mode == "zeros":
         return "conv"
     if type(module) in BATCH_NORM:
         return "batchnorm"
@@ -79,8 +79,7 @@ def _kind(module: nn.Module, name: str) -> str:
         return "per_channel"
     if not has_state:
         return "per_member"
-    raise StackError(f"fit_many cannot stack layer {name!r} ({type(module).__name__}), which has parameters "
-                     f"or buffers; it knows {', '.join(SUPPORTED)}")
+    return "member_module"  # parameters or buffers but no shared kernel: member by member
 
 
 def _swap_rng(device: torch.device):
@@ -167,7 +166,8 @@ class StackedModel:
             bounds.append(bounds[-1] + size)
         self._bounds = bounds
         self._single = models[0] if self.members == 1 else None
-        self._single_random = any(kind in ("dropout", "per_member") for _, _, kind in self.layers)
+        self._single_random = any(kind in ("dropout", "per_member", "member_module")
+                                  for _, _, kind in self.layers)
         if self._single is not None:  # the member's own leaves and buffers; (1, ...) views of them
             self._own = dict(models[0].named_parameters())
             self._views = {n: [p.unsqueeze(0)] for n, p in self._own.items()}  # write through
@@ -412,6 +412,25 @@ class StackedModel:
             else:
                 with member_rng(self.generators[m]):
                     outs.append(module(x[m]))
+        return torch.stack(outs)
+
+    def _member_module(self, x, prefix, module):
+        """A layer with parameters or buffers but no kernel the members can share (Part II's
+        mask-explicit MLP, DropConnect; a custom layer): each member runs ``module``'s own forward on
+        its own slices of the stacked tensors (``torch.func.functional_call``), drawing from its own
+        stream. Slower than a shared kernel (M forward calls), and the same numbers as the member's
+        own module. A buffer the layer updates in place is updated in the stack; one it replaces is
+        not kept."""
+        own = [n for n, _ in module.named_parameters()] + [n for n, _ in module.named_buffers()]
+        full = {n: f"{prefix}.{n}" if prefix else n for n in own}
+        module.train(self.training)
+        outs = []
+        for m in range(self.members):
+            g, i = self._locate(m)
+            tensors = {n: self.params[k][g][i] if k in self.params else self.buffers[k][m]
+                       for n, k in full.items()}
+            with self.rng(m):
+                outs.append(torch.func.functional_call(module, tensors, (x[m],)))
         return torch.stack(outs)
 
     # -- members ----------------------------------------------------------------------------------
