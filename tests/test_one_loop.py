@@ -130,3 +130,15 @@ def test_threads_is_one_limit_for_blocks_and_functions_and_is_restored_after_an_
         assert torch.get_num_threads() == 1
         raise RuntimeError("boom")
     assert torch.get_num_threads() == before
+
+
+def test_runs_score_a_held_out_split_member_by_member_as_settings_by_seeds():
+    from trainwell.metrics import evaluate
+
+    runs = fit_many(net, DATA, seeds=[0, 1, 2], optimizer=sgd, grid={"lr": [0.01, 0.5]}, epochs=2,
+                    progress=False)
+    scores = runs.evaluate(X[40:], Y[40:])
+    assert set(scores) == {"loss", "acc"} and scores["acc"].shape == (2, 3)
+    for m, model in enumerate(runs.models):
+        assert scores["loss"].flat[m] == evaluate(model, X[40:], Y[40:])["loss"]
+    assert scores["loss"][0, 0] != scores["loss"][1, 0]  # settings along the first axis, not seeds

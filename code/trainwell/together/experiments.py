@@ -24,7 +24,6 @@ import torch
 from torch import nn
 
 from .._validate import check_bool, check_choice, check_float, check_int
-from ..metrics import evaluate
 from ..regularization.augmentation import RandomShift
 from ..regularization.experiments import (  # Part I's checks and thread policy
     _one_thread,
@@ -238,12 +237,6 @@ def _arms(techniques: frozenset, always_on: frozenset) -> dict[str, frozenset]:
     return arms
 
 
-@torch.no_grad()
-def _accuracies(runs: Runs, X: torch.Tensor, y: torch.Tensor, n_seeds: int) -> np.ndarray:
-    acc = [evaluate(model, X, y)["acc"] for model in runs.models]
-    return np.array(acc).reshape(-1, n_seeds)
-
-
 def ablation(data, *, techniques: Sequence[str] = TECHNIQUES, always_on: Sequence[str] = (), seeds,
              lr_factors: Sequence[float] = (1.0, 3.0, 10.0), epochs: int, progress: bool = False,
              **settings) -> dict:
@@ -295,9 +288,9 @@ def ablation(data, *, techniques: Sequence[str] = TECHNIQUES, always_on: Sequenc
             steps_per_epoch = math.ceil(len(data.y_train) / parts["fit"]["batch_size"])
             runs = recipe_run(data, techniques=on, seeds=seeds, lrs=lrs, epochs=epochs, **settings)
             done[on] = {"techniques": _ordered(on), "lrs": lrs,
-                        "train_acc": _accuracies(runs, data.X_train, data.y_train, len(seeds)),
-                        "val_acc": _accuracies(runs, data.X_val, data.y_val, len(seeds)),
-                        "test_acc": _accuracies(runs, data.X_test, data.y_test, len(seeds)),
+                        "train_acc": runs.evaluate(data.X_train, data.y_train)["acc"],
+                        "val_acc": runs.evaluate(data.X_val, data.y_val)["acc"],
+                        "test_acc": runs.evaluate(data.X_test, data.y_test)["acc"],
                         "epochs": np.array([len(h.step_loss) / steps_per_epoch for h in runs.histories])
                         .reshape(-1, len(seeds)),
                         "seconds": time.perf_counter() - t0}

@@ -151,6 +151,17 @@ class Runs:
         ends = np.array([h.epochs[-1]["epoch"] if h.epochs else np.nan for h in self.histories], dtype=float)
         return self.best_epochs(by) <= (1 - last) * ends
 
+    def evaluate(self, X, y, *, loss="cross_entropy") -> dict[str, np.ndarray]:
+        """Score every trained member on a held-out split ``X, y`` (the test split, once, after every
+        choice was made on validation) with :func:`trainwell.metrics.evaluate`: ``{"loss": ..., "acc":
+        ...}`` (accuracy for class labels only), each of shape (settings, seeds) like :meth:`by_setting`."""
+        from ..metrics import evaluate
+
+        n_seeds = len(dict.fromkeys(self.seeds))
+        scores = [evaluate(model, X, y, loss=loss) for model in self.models]
+        return {key: np.array([s[key] for s in scores], dtype=float).reshape(-1, n_seeds)
+                for key in scores[0]}
+
     def members(self, **setting) -> list[int]:
         """Indices of the members whose setting has these values, e.g. ``runs.members(lr=0.1)``."""
         return [m for m, s in enumerate(self.settings)
