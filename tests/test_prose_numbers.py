@@ -24,7 +24,7 @@ PENDING = {
     "book/optimization/adam.ipynb": 10, "book/optimization/adamw_nadam.ipynb": 3,
     "book/optimization/adaptive.ipynb": 1, "book/optimization/nesterov.ipynb": 3,
     "book/optimization/sgd_momentum.ipynb": 2, "book/regularization/constraints.ipynb": 2,
-    "book/regularization/early_stopping.ipynb": 2, "book/regularization/l1_elastic_net.ipynb": 1,
+    "book/regularization/l1_elastic_net.ipynb": 1,
     "book/regularization/weight_decay.ipynb": 2, "book/together/pitfalls.ipynb": 2,
     "book/using/using_this_book.ipynb": 2,
 }
