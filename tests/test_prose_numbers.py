@@ -25,7 +25,7 @@ PENDING = {
     "book/optimization/adaptive.ipynb": 1, "book/optimization/nesterov.ipynb": 3,
     "book/optimization/sgd_momentum.ipynb": 2, "book/regularization/constraints.ipynb": 2,
     "book/regularization/l1_elastic_net.ipynb": 1,
-    "book/regularization/weight_decay.ipynb": 2, "book/together/pitfalls.ipynb": 2,
+    "book/regularization/weight_decay.ipynb": 1, "book/together/pitfalls.ipynb": 2,
     "book/using/using_this_book.ipynb": 2,
 }
 NOTEBOOKS = prose_numbers.notebooks()
