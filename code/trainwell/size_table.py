@@ -88,7 +88,8 @@ _ENTRIES = [
            full={"learning_rates": (0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0), "epochs": 50,
                  "alpha": 1e-3, "max_norm": 1.0, "seeds": 10}),
     _entry("regularization.augmentation", "regularization/augmentation",
-           "an MLP on 50 to 3,500 MNIST digits with and without random shifts, 500 steps each",
+           "an MLP on 50 to 3,500 MNIST digits with and without random shifts, and on 300 with and "
+           "without mirroring, 500 steps each",
            budget=("steps",),
            quick={"sizes": (50, 100, 300, 1000, 3500), "steps": 500, "max_shift": 2, "hidden": (128, 128),
                   "seeds": 5},

@@ -108,3 +108,16 @@ def test_fit_many_with_augmentation_equals_separate_fits():
     assert_members_equal_separate_fits(
         build, small_digits(), make_optimizer=lambda p, **s: torch.optim.SGD(p, **{"lr": 0.1, **s}),
         extras=lambda: {"transform": transform}, epochs=2, batch_size=50, seeds=(0, 1, 2))
+
+
+def test_random_flip_mirrors_each_image_left_to_right_or_leaves_it():
+    from trainwell.regularization import RandomFlip
+
+    x = torch.rand(64, 1, 6, 7, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(3)
+    out = RandomFlip(0.5, (1, 6, 7))(x)
+    flipped = torch.tensor([torch.equal(o, xi.flip(-1)) for o, xi in zip(out, x, strict=True)])
+    kept = torch.tensor([torch.equal(o, xi) for o, xi in zip(out, x, strict=True)])
+    assert bool((flipped ^ kept).all()) and 16 < int(flipped.sum()) < 48  # each image one or the other
+    assert torch.equal(RandomFlip(1.0, (6, 7))(x.reshape(64, 42)).reshape(x.shape), x.flip(-1))
+    assert torch.equal(RandomFlip(0.0, (6, 7))(x.reshape(64, 42)), x.reshape(64, 42))

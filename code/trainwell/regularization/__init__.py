@@ -24,7 +24,7 @@
   (:func:`max_norm_`, :class:`MaxNorm`), an L2 ball over the weights (:func:`project_l2_ball_`,
   :class:`L2Ball`), and :func:`dead_units`;
 * :mod:`~trainwell.regularization.augmentation`: :func:`shift_images`, :func:`rotate_images` and the
-  transforms :class:`RandomShift`, :class:`RandomRotation`, :class:`Compose`;
+  transforms :class:`RandomShift`, :class:`RandomRotation`, :class:`RandomFlip`, :class:`Compose`;
 * :mod:`~trainwell.regularization.noise`: noise on units (:class:`AdditiveGaussianNoise`), inputs
   (:class:`GaussianInputNoise`) and weights (:class:`WeightNoise`);
 * :mod:`~trainwell.regularization.overfitting`: :func:`with_random_labels`.
@@ -33,7 +33,7 @@ Early stopping is the base callback :class:`trainwell.train.EarlyStopping`; smal
 are ``Dataset.subset_train``.
 """
 from . import explorer  # noqa: F401  (the figures of the constraints section, used as a module)
-from .augmentation import Compose, RandomRotation, RandomShift, rotate_images, shift_images
+from .augmentation import Compose, RandomFlip, RandomRotation, RandomShift, rotate_images, shift_images
 from .constraints import L2Ball, MaxNorm, dead_units, max_norm_, project_l2_ball_
 from .noise import AdditiveGaussianNoise, GaussianInputNoise, WeightNoise
 from .overfitting import with_random_labels
@@ -54,7 +54,8 @@ from .quadratic import (
 __all__ = [
     "ActivityL1", "AdditiveGaussianNoise", "Compose", "DecoupledDecay", "ElasticNet", "GaussianInputNoise",
     "L1", "L2",
-    "L2Ball", "MaxNorm", "ProximalL1", "RandomRotation", "RandomShift", "SmoothL1", "WeightNoise",
+    "L2Ball", "MaxNorm", "ProximalL1", "RandomFlip", "RandomRotation", "RandomShift", "SmoothL1",
+    "WeightNoise",
     "constrained_optimum", "dead_units", "eigen_shrinkage", "gd_filter", "gradient_descent_linear", "ista",
     "lasso_diagonal", "max_norm_", "noisy_input_loss", "penalized_names", "penalty_for_radius",
     "project_l2_ball_", "regularization_path", "ridge", "ridge_filter", "rotate_images", "shift_images",

@@ -151,6 +151,25 @@ class RandomRotation:
         return f"RandomRotation(max_degrees={self.max_degrees:g}, image_shape={self.image_shape})"
 
 
+class RandomFlip:
+    """Mirror each image left to right with probability ``p``, a fresh draw per image: a
+    label-preserving transformation for most photographs, and a label-changing one for digits and
+    letters, whose mirror images are not digits or are other ones (section `reg-augmentation`)."""
+
+    def __init__(self, p: float, image_shape):
+        self.image_shape = tuple(image_shape) if isinstance(image_shape, Sequence) else image_shape
+        _check_image_shape(image_shape)
+        self.p = check_float("p", p, minimum=0.0, maximum=1.0)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        images = _as_images(x, _check_image_shape(self.image_shape), self.image_shape, "RandomFlip")
+        flip = torch.rand(images.shape[0], device=x.device) < self.p
+        return torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images).reshape(x.shape)
+
+    def __repr__(self) -> str:
+        return f"RandomFlip(p={self.p:g}, image_shape={self.image_shape})"
+
+
 class Compose:
     """Apply several transforms in order: ``Compose([RandomShift(2, shape), RandomRotation(10, shape)])``."""
 
