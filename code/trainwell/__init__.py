@@ -10,8 +10,9 @@
 
 The map. Base modules (they import no part): config (seeding, device, setup), size_table (every
 experiment's quick and full sizes), data (datasets, offline first), models (every network builder,
-eval_mode), metrics (the one way a model is scored), train (fit, its callbacks, repeat), checks
-(verification lines), exercises (the answer key: each part registers its own), plot, widgets, show.
+eval_mode), metrics (the one way a model is scored), train (the one training loop: fit, fit_many,
+their callbacks, the members of a run), checks (verification lines), exercises (the answer key: each
+part registers its own), plot, widgets, show.
 One subpackage per part, each with small algorithm modules, an ``experiments`` module on top and an
 ``exercises`` module (its answer key), importing base modules and earlier parts only: regularization
 (Part I), dropout (II), batchnorm (III), optim (IV); together (V) may combine them all.
