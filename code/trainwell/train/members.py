@@ -43,9 +43,6 @@ ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU, nn.LeakyReLU, nn.S
 #: Modules that act on each channel of (N, C, H, W) separately: applied to the members' channels side by side.
 PER_CHANNEL = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 BATCH_NORM = (nn.BatchNorm1d, nn.BatchNorm2d)
-#: Layers that share one batched kernel across the members; any other layer runs member by member.
-SHARED_KERNELS = ("nn.Linear", "nn.Conv2d", "nn.BatchNorm1d", "nn.BatchNorm2d", "nn.Dropout", "nn.Flatten",
-                  "pooling layers", "elementwise activations")
 
 
 class StackError(ValueError):
@@ -62,6 +59,9 @@ def _leaves(model: nn.Module, prefix: str = ""):
 
 
 def _kind(module: nn.Module, name: str) -> str:
+    """How the members run one layer: a batched kernel they share (linear, zero-padded convolution,
+    batch norm, dropout, flatten, pooling, elementwise activations), or member by member (any other
+    layer: ``per_member`` without parameters or buffers, ``member_module`` with them)."""
     has_state = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
     if type(module) is nn.Linear:
         return "linear"
@@ -407,11 +407,8 @@ class StackedModel:
         module.train(self.training)
         outs = []
         for m in range(self.members):
-            if self.generators is None:
+            with self.rng(m):
                 outs.append(module(x[m]))
-            else:
-                with member_rng(self.generators[m]):
-                    outs.append(module(x[m]))
         return torch.stack(outs)
 
     def _member_module(self, x, prefix, module):
