@@ -170,3 +170,25 @@ def test_no_figure_text_below_nine_points():
     found = [(name, m.group(0)) for name, text in sources.items() for m in small.finditer(text)
              if float(m.group(1)) < 9]
     assert not found, found
+
+
+def test_label_lines_names_each_line_in_its_colour_and_keeps_labels_apart():
+    import matplotlib.pyplot as plt
+
+    plot = tw.plot
+    fig, ax = plot.figure()
+    x = np.linspace(1, 10, 5)
+    lines = ax.plot(x, np.stack([np.full(5, 0.0), np.full(5, 0.1), np.full(5, 5.0)], axis=1))
+    ax.set_ylim(-10, 10)
+    texts = plot.label_lines(ax, lines, ["a", "b", "c"], min_gap=0.05)
+    assert [t.get_text() for t in texts] == ["a", "b", "c"]
+    assert [t.get_color() for t in texts] == [line.get_color() for line in lines]
+    # a and b start 0.1 apart and are spread to the gap of 1 (5% of 20); the stack then moves down by
+    # the mean push, 0.3, so that on average the labels sit at their lines
+    np.testing.assert_allclose([t.xy[1] for t in texts], [-0.3, 0.7, 4.7], rtol=0, atol=1e-12)
+    assert all(t.xy[0] == 1.0 for t in texts)
+    with pytest.raises(ValueError, match="3 lines but 2 labels"):
+        plot.label_lines(ax, lines, ["a", "b"])
+    with pytest.raises(ValueError, match="Invalid min_gap"):
+        plot.label_lines(ax, lines, ["a", "b", "c"], min_gap=0.9)
+    plt.close(fig)
