@@ -7,7 +7,9 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+import scipy.optimize
 import torch
 from torch import nn
 
@@ -106,6 +108,14 @@ def _inputs():
         "reg-ex-noise-alpha": (dict(n=500, sigma=0.2), lambda: 20),
         "reg-ex-radius": (dict(norm=5.0, radius=2.0), lambda: 1.5),
         "reg-ex-shifts": (dict(max_shift=2), lambda: 25),
+        # roots, powers and a root-finder computed here independently of the key
+        "reg-ex-momentum-decay": (dict(lr=0.1, weight_decay=1e-3, momentum=0.9),
+                                  lambda: max(np.roots([1.0, -(1 - 1e-4 + 0.9), 0.9]).real)),
+        "reg-ex-early-exact": (dict(lam=2.0, eta=0.1, tau=10), lambda: 2 * 0.8**10 / (1 - 0.8**10)),
+        "reg-ex-noise-ratio": (dict(sigma=0.1, fan_in=64), lambda: 0.1 / (1 / math.sqrt(3 * 64))),
+        "reg-ex-kkt-diagonal": (dict(h=[1.0, 4.0], w_star=[3.0, 1.0], radius=1.0),
+                                lambda: scipy.optimize.brentq(
+                                    lambda a: (3 / (1 + a)) ** 2 + (4 / (4 + a)) ** 2 - 1, 0, 10)),
         "together-ex-batch-of-one": (dict(low=1000, high=1100, batch_size=64), lambda: [1025, 1089]),
         "together-ex-resamples": (dict(n=5), lambda: 126),
     }

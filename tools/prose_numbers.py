@@ -15,7 +15,9 @@ among the numbers that the code cells print:
   and when it drops the sign of a printed difference (``0.8 points better`` for ``-0.8``);
 - numbers that the notebook's code contains (settings such as a learning rate of 0.05), numbers
   inside citations, references and equation labels, and the constants of ``ALLOWED`` are not results
-  and are skipped.
+  and are skipped;
+- so are exercise solutions (a ``{solution}`` block): their numbers are worked from the exercise's
+  own inputs, and the answer key (``tw.exercises``, tested in tests/test_exercises.py) checks them.
 
 Numbers inside ``$...$`` are checked too: a result stays a result in a formula. Where a number is
 derived on the page (a constant of a derivation, a number quoted from a paper), add it to the
@@ -30,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"(?<![\w.])[-+−]?\d+(?:,\d{3})*(?:\.\d+)?%?(?![\w])")
+SOLUTION = re.compile(r"```\{solution\}.*?\n```", re.DOTALL)
 SKIP = re.compile(r"\{(?:cite|ref|numref|eq|term)[^}]*\}`[^`]*`|\(\w[\w-]*\)=|```\{[^}]*\}[^\n]*"
                   r"|:label:[^\n]*|`[^`\n]*`|https?://\S+")
 # Numbers a notebook's prose may state without an output printing them: {notebook: {number: reason}}.
@@ -83,7 +86,7 @@ def unmatched(path: Path) -> list[str]:
         allowed = {}
     found = []
     for source in _cells(nb, "markdown"):
-        text = SKIP.sub(" ", source)
+        text = SKIP.sub(" ", SOLUTION.sub(" ", source))
         for token in NUMBER.findall(text):
             bare = token.lstrip("+-−").rstrip("%")
             if not _quoted(token) or token in allowed or bare in allowed or bare in code or token in code:

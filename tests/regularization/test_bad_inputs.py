@@ -126,6 +126,10 @@ CASES = [
      ValueError, "has no parameter to penalize"),
     ("MaxNorm-model-without-linear", lambda: MaxNorm(1.0).on_fit_start(state_of(conv())),
      ValueError, "has no nn.Linear layer"),
+    ("MaxNorm-output-layer-string", lambda: MaxNorm(1.0, output_layer="no"), TypeError, "output_layer"),
+    ("max_norm_-only-an-output-layer",
+     lambda: max_norm_(nn.Sequential(nn.Linear(3, 2)), 1.0, output_layer=False),
+     ValueError, "has one nn.Linear layer, its output layer"),
     # ---- AdditiveGaussianNoise ---------------------------------------------------------------------
     ("AdditiveGaussianNoise-sigma-negative", lambda: AdditiveGaussianNoise(-1.0),
      ValueError, "Invalid sigma: -1.0"),

@@ -80,6 +80,29 @@ def test_max_norm_single_model_behaviour_is_unchanged():
     torch.testing.assert_close(net[0].weight.detach(), expected, rtol=1e-15, atol=0)
 
 
+def test_max_norm_without_the_output_layer_leaves_it_free():
+    """output_layer=False constrains the hidden units only (Srivastava et al. 2014): the last linear
+    layer is untouched, the others projected as before; in training the same holds after every step."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)).double()
+    with torch.no_grad():
+        for layer in (net[0], net[2], net[4]):
+            layer.weight.mul_(5)
+    rows = [net[i].weight.detach().clone() for i in (0, 2, 4)]
+    max_norm_(net, 1.0, output_layer=False)
+    for i, before in zip((0, 2), rows[:2], strict=True):
+        expected = before * torch.clamp(1.0 / before.norm(dim=1, keepdim=True), max=1.0)
+        torch.testing.assert_close(net[i].weight.detach(), expected, rtol=1e-15, atol=0)
+    assert torch.equal(net[4].weight.detach(), rows[2])
+    assert rows[2].norm(dim=1).max() > 1.0  # so the untouched output layer was outside the ball
+
+    model = tw.models.mlp([64, 8, 10]).double()
+    tw.train.fit(model, small_digits(), optimizer=lambda p: torch.optim.SGD(p, lr=2.0), epochs=1,
+                 batch_size=50, callbacks=[MaxNorm(0.3, output_layer=False)], progress=False)
+    assert model[0].weight.norm(dim=1).max() <= 0.3 + 1e-12
+    assert model[2].weight.norm(dim=1).max() > 0.3
+
+
 def _dead_by_hand(net, X):
     with torch.no_grad():
         h1 = torch.relu(net[0](X))

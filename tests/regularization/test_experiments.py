@@ -10,7 +10,7 @@ import torch
 import trainwell as tw
 from trainwell.regularization import L2, GaussianInputNoise, MaxNorm, RandomShift, WeightNoise
 from trainwell.regularization import experiments as rx
-from trainwell.train import History, Runs, fit
+from trainwell.train import EarlyStopping, History, Runs, fit
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,8 @@ def _assert_member_is_fit(runs, m, data, *, optimizer, sizes, rtol=1e-5, **kwarg
 def test_constraint_runs_gives_every_arm_rate_and_seed(small):
     arms = rx.constraint_runs(small, learning_rates=[0.1, 0.5], seeds=[0, 1], epochs=2, alpha=1e-3,
                               max_norm=0.5, hidden=(16,), batch_size=50)
-    assert list(arms) == list(rx.CONSTRAINT_ARMS) == ["none", "L2 penalty", "max-norm"]
+    assert list(arms) == list(rx.CONSTRAINT_ARMS) == ["none", "L2 penalty", "max-norm, every layer",
+                                                      "max-norm, hidden layers"]
     for runs in arms.values():
         assert runs.by_setting("val_acc").shape == (2, 2)
         assert runs.curves("val_loss").shape == (2, 2, 2)
@@ -52,17 +53,20 @@ def test_constraint_runs_gives_every_arm_rate_and_seed(small):
         assert dead.shape == (2, 2) and ((dead >= 0) & (dead <= 1)).all()
         assert rx.diverged(runs).shape == (2, 2) and not rx.diverged(runs).any()
     norms = {name: rx.largest_unit_norms(runs) for name, runs in arms.items()}
-    assert norms["max-norm"].max() <= 0.5 + 1e-6  # the projection holds after the last step
+    assert norms["max-norm, every layer"].max() <= 0.5 + 1e-6  # the projection holds after the last step
     assert norms["none"].max() > 0.5  # ... and did something: the plain runs' units grew past it
-    for model in arms["max-norm"].models:
+    hidden = rx.largest_unit_norms(arms["max-norm, hidden layers"], output_layer=False)
+    assert hidden.max() <= 0.5 + 1e-6 < norms["max-norm, hidden layers"].max()  # the output layer: free
+    for model in arms["max-norm, every layer"].models:
         assert model[0].weight.norm(dim=1).max() <= 0.5 + 1e-6
 
 
-@pytest.mark.parametrize("arm", ["L2 penalty", "max-norm"])
+@pytest.mark.parametrize("arm", ["L2 penalty", "max-norm, every layer", "max-norm, hidden layers"])
 def test_constraint_members_are_their_separate_fits(small, arm):
     arms = rx.constraint_runs(small, learning_rates=[0.05, 0.2], seeds=[0, 3], epochs=2, alpha=1e-2,
                               max_norm=0.5, hidden=(16,), batch_size=50)
-    extra = {"penalty": L2(1e-2)} if arm == "L2 penalty" else {"callbacks": [MaxNorm(0.5)]}
+    extra = {"L2 penalty": {"penalty": L2(1e-2)}, "max-norm, every layer": {"callbacks": [MaxNorm(0.5)]},
+             "max-norm, hidden layers": {"callbacks": [MaxNorm(0.5, output_layer=False)]}}[arm]
     runs = arms[arm]
     m = runs.members(lr=0.2)[1]
     assert runs.seeds[m] == 3
@@ -83,6 +87,27 @@ def test_dead_unit_fractions_skips_diverged_members(small):
     assert np.isnan(rx.dead_unit_fractions(runs, small.X_train)).all()
     assert rx.diverged(runs).tolist() == [[True, False]]
     assert rx.largest_unit_norms(runs).shape == (1, 2)
+
+
+def test_constraint_tuning_runs_gives_every_strength_as_its_separate_fit(small):
+    grids = rx.constraint_tuning_runs(small, lr=0.5, alphas=[1e-3, 1e-2], max_norms=[0.3, 1.0], seeds=[0, 2],
+                                      epochs=2, output_layer=False, hidden=(16,), batch_size=50)
+    assert list(grids) == ["L2 penalty", "max-norm, hidden layers"]
+    assert list(grids["L2 penalty"]) == [1e-3, 1e-2] and list(grids["max-norm, hidden layers"]) == [0.3, 1.0]
+    for grid in grids.values():
+        for runs in grid.values():
+            assert runs.by_setting("val_acc").shape == (1, 2) and runs.seeds == [0, 2]
+    hidden = rx.largest_unit_norms(grids["max-norm, hidden layers"][0.3], output_layer=False)
+    assert hidden.max() <= 0.3 + 1e-6
+    sgd = lambda p: torch.optim.SGD(p, lr=0.5)  # noqa: E731
+    _assert_member_is_fit(grids["L2 penalty"][1e-2], 1, small, optimizer=sgd, sizes=[64, 16, 10], epochs=2,
+                          batch_size=50, penalty=L2(1e-2))
+    _assert_member_is_fit(grids["max-norm, hidden layers"][0.3], 0, small, optimizer=sgd, sizes=[64, 16, 10],
+                          epochs=2, batch_size=50, callbacks=[MaxNorm(0.3, output_layer=False)])
+    every = rx.constraint_tuning_runs(small, lr=0.5, alphas=[1e-3], max_norms=[0.3], seeds=[0], epochs=1,
+                                      hidden=(16,), batch_size=50)
+    assert list(every) == ["L2 penalty", "max-norm, every layer"]
+    assert rx.largest_unit_norms(every["max-norm, every layer"][0.3]).max() <= 0.3 + 1e-6
 
 
 # ---- augmentation_runs (section `reg-augmentation`) ------------------------------------------------
@@ -134,11 +159,35 @@ def test_noise_runs_give_every_sigma_and_equal_separate_fits(small, kind):
     assert out[0.0].histories[0].step_loss != out[0.1].histories[0].step_loss
 
 
+def test_keep_best_returns_each_runs_best_epoch_weights(small):
+    """keep_best trains every epoch and restores each member at its own epoch of lowest validation
+    loss: the returned model scores that loss, and it equals fit with EarlyStopping(never stopping)."""
+    out = rx.weight_noise_runs(small, sigmas=[0.0, 0.3], seeds=[0, 1], epochs=12, hidden=(16,),
+                               batch_size=50, lr=0.05, keep_best=True)
+    for runs in out.values():
+        curves = runs.curves("val_loss")[0]
+        assert curves.shape == (2, 12)  # trained to the end, not stopped
+        for m, history in enumerate(runs.histories):
+            best = int(np.argmin(curves[m]))
+            assert history.best_epoch == best + 1
+            score = tw.metrics.evaluate(runs.models[m], small.X_val, small.y_val)["loss"]
+            assert score == pytest.approx(curves[m, best], rel=1e-5)
+    adam = lambda p: torch.optim.Adam(p, lr=0.05)  # noqa: E731
+    _assert_member_is_fit(out[0.3], 1, small, optimizer=adam, sizes=[64, 16, 10], epochs=12, batch_size=50,
+                          callbacks=[WeightNoise(0.3), EarlyStopping(12)])
+    assert any(h.best_epoch < 12 for runs in out.values() for h in runs.histories)  # a restore happened
+
+
 # ---- bad inputs ------------------------------------------------------------------------------------
 
 def _constraint(data, **change):
     kwargs = dict(learning_rates=[0.1], seeds=[0], epochs=1, alpha=1e-3, max_norm=1.0, hidden=(4,))
     return rx.constraint_runs(data, **{**kwargs, **change})
+
+
+def _tuning(data, **change):
+    kwargs = dict(lr=1.0, alphas=[1e-3], max_norms=[1.0], seeds=[0], epochs=1, hidden=(4,))
+    return rx.constraint_tuning_runs(data, **{**kwargs, **change})
 
 
 def _augmentation(data, **change):
@@ -174,6 +223,12 @@ CASES = [
     ("constraint-hidden-number", lambda d: _constraint(d, hidden=16), TypeError, "hidden must be a list"),
     ("constraint-hidden-zero", lambda d: _constraint(d, hidden=(8, 0)), ValueError, "Invalid hidden[1]: 0"),
     ("constraint-seeds-empty", lambda d: _constraint(d, seeds=[]), ValueError, "seeds is empty"),
+    ("tuning-alphas-empty", lambda d: _tuning(d, alphas=[]), ValueError, "alphas is empty"),
+    ("tuning-max-norm-zero", lambda d: _tuning(d, max_norms=[0.0]), ValueError, "Invalid max_norms[0]: 0.0"),
+    ("tuning-lr-negative", lambda d: _tuning(d, lr=-1.0), ValueError, "Invalid lr: -1.0"),
+    ("tuning-output-layer-string", lambda d: _tuning(d, output_layer="no"), TypeError, "output_layer"),
+    ("largest-unit-norms-output-layer-string",
+     lambda d: rx.largest_unit_norms(_constraint(d)["none"], output_layer="no"), TypeError, "output_layer"),
     ("augmentation-sizes-empty", lambda d: _augmentation(d, sizes=[]), ValueError, "sizes is empty"),
     ("augmentation-size-too-large", lambda d: _augmentation(d, sizes=[20, 101]),
      ValueError, "Invalid sizes[1]: 101 (must be <= 100)"),
@@ -194,6 +249,9 @@ CASES = [
     ("noise-sigma-twice", lambda d: _noise(d, sigmas=[0.1, 0.1]), ValueError, "sigmas holds a value twice"),
     ("noise-epochs-zero", lambda d: _noise(d, epochs=0), ValueError, "Invalid epochs: 0"),
     ("noise-lr-zero", lambda d: _noise(d, lr=0), ValueError, "Invalid lr: 0.0"),
+    ("noise-keep-best-sparse-evaluation", lambda d: _noise(d, keep_best=True, eval_every=5),
+     ValueError, "eval_every must be 1, got 5"),
+    ("noise-keep-best-string", lambda d: _noise(d, keep_best="yes"), TypeError, "keep_best"),
     ("input-noise-sigma-inf", lambda d: rx.input_noise_runs(d, sigmas=[float("inf")], seeds=[0], epochs=1),
      ValueError, "Invalid sigmas[0]: inf"),
     ("dead-unit-fractions-not-runs",

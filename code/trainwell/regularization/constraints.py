@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from .._validate import check_float, check_tensor
+from .._validate import check_bool, check_float, check_tensor
 from ..config import module_device
 from ..models import eval_mode
 from ..train import Callback
@@ -21,16 +21,23 @@ from ..train.members import StackedModel
 from .penalties import _check_params, penalized_names
 
 
-def _linear_weights(members) -> list[torch.Tensor]:
+def _linear_weights(members, output_layer: bool = True) -> list[torch.Tensor]:
     """The weights of every ``nn.Linear`` layer of a run's members, each as its stacked (M_g, out, in)
-    tensors group by group (for one model, (1, out, in) views of its own weights); a model with no
-    linear layer is an error (nothing would be constrained)."""
+    tensors group by group (for one model, (1, out, in) views of its own weights); without
+    ``output_layer``, all but the last linear layer in module order (a feed-forward network's output
+    layer). Nothing left to constrain is an error."""
+    output_layer = check_bool("output_layer", output_layer)
     module = members.template
     names = [f"{name}.weight" if name else "weight" for name, m in module.named_modules()
              if isinstance(m, nn.Linear)]
     if not names:
         raise ValueError(f"model ({type(module).__name__}) has no nn.Linear layer, so max-norm would "
                          "constrain nothing")
+    if not output_layer:
+        if len(names) == 1:
+            raise ValueError(f"model ({type(module).__name__}) has one nn.Linear layer, its output layer, "
+                             "so max-norm with output_layer=False would constrain nothing")
+        names = names[:-1]
     return [w for name in names for w in members.params[name]]
 
 
@@ -41,29 +48,32 @@ def _max_norm_(weights: list[torch.Tensor], c: float) -> None:
         w.mul_(torch.clamp(c / norms.clamp_min(1e-12), max=1.0))
 
 
-def max_norm_(model: nn.Module, c: float) -> None:
+def max_norm_(model: nn.Module, c: float, *, output_layer: bool = True) -> None:
     """Project every ``nn.Linear`` layer's incoming weight vectors onto the ball ‖w_j‖₂ ≤ c, in place:
     w_j ← w_j · min(1, c / ‖w_j‖₂) for each unit j (a row of the weight matrix). Srivastava et al.
-    (2014) use this constraint together with dropout. In training, use the callback :class:`MaxNorm`.
+    (2014) use this constraint together with dropout, on the hidden units: ``output_layer=False``
+    leaves the last linear layer free. In training, use the callback :class:`MaxNorm`.
     Everything is checked before any weight changes."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    weights = _linear_weights(StackedModel.one(model))
-    _max_norm_(weights, check_float("c", c, minimum=0.0, min_inclusive=False))
+    c = check_float("c", c, minimum=0.0, min_inclusive=False)
+    _max_norm_(_linear_weights(StackedModel.one(model), output_layer), c)
 
 
 class MaxNorm(Callback):
     """:func:`max_norm_` with radius ``c`` after every optimizer step:
-    ``fit(..., callbacks=[MaxNorm(3.0)])``. Every member of a run has its units projected alone: the
-    rows of each stacked linear weight (M, out, in)."""
+    ``fit(..., callbacks=[MaxNorm(3.0)])``; ``output_layer=False`` constrains the hidden units only.
+    Every member of a run has its units projected alone: the rows of each stacked linear weight
+    (M, out, in)."""
 
     per_member = True
 
-    def __init__(self, c: float):
+    def __init__(self, c: float, *, output_layer: bool = True):
         self.c = check_float("c", c, minimum=0.0, min_inclusive=False)
+        self.output_layer = check_bool("output_layer", output_layer)
 
     def on_fit_start(self, run) -> None:
-        self.weights = _linear_weights(run.model)  # a model without linear layers fails here
+        self.weights = _linear_weights(run.model, self.output_layer)  # nothing to constrain fails here
 
     def on_step_end(self, run) -> None:
         _max_norm_(self.weights, self.c)

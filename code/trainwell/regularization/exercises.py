@@ -2,8 +2,32 @@
 computed here from the inputs the checking cell passes, so the cell never shows the answer."""
 from __future__ import annotations
 
+import math
+
 from ..exercises import register
 from .proximal import soft_threshold
+
+
+def _ball_multiplier(h, w_star, radius):
+    """The α ≥ 0 with ‖w(α)‖ = radius, w_i(α) = h_i w*_i / (h_i + α): the norm falls as α grows, so
+    bisection finds it (the constraint is active: ‖w*‖ > radius)."""
+    def norm(alpha):
+        return math.sqrt(sum((hi * wi / (hi + alpha)) ** 2 for hi, wi in zip(h, w_star, strict=True)))
+
+    low, high = 0.0, 1.0
+    while norm(high) > radius:
+        high *= 2
+    for _ in range(200):
+        mid = (low + high) / 2
+        low, high = (mid, high) if norm(mid) > radius else (low, mid)
+    return (low + high) / 2
+
+
+def _momentum_decay(lr, weight_decay, momentum):
+    """The larger root of z² − (1 − ηα + β) z + β = 0: the factor by which SGD with momentum β and
+    weight_decay α shrinks a weight per step in the long run when the loss gradient is zero."""
+    b = 1 - lr * weight_decay + momentum
+    return (b + math.sqrt(b * b - 4 * momentum)) / 2
 
 # section `reg-overfitting`
 register("reg-ex-chance", "expected number of wrong labels after redrawing a fraction at random",
@@ -14,6 +38,8 @@ register("reg-ex-shrink", "fraction of the component kept along an eigenvector, 
          lambda lam, alpha: lam / (lam + alpha), rtol=1e-9)
 register("reg-ex-map", "ridge penalty for the MAP estimate, sigma = 3, tau = 0.5",
          lambda sigma, tau: sigma**2 / tau**2, rtol=1e-9)
+register("reg-ex-momentum-decay", "long-run shrink factor per step of weight decay under SGD with momentum",
+         _momentum_decay, rtol=1e-6)
 
 # section `reg-l1`
 register("reg-ex-threshold", "L1 solution of one coordinate of a diagonal quadratic",
@@ -22,10 +48,15 @@ register("reg-ex-threshold", "L1 solution of one coordinate of a diagonal quadra
 # section `reg-early-stopping`
 register("reg-ex-early-alpha", "L2 penalty equivalent to stopping after tau steps of size eta",
          lambda eta, tau: 1 / (tau * eta), rtol=1e-9)
+register("reg-ex-early-exact", "ridge alpha keeping what tau gradient steps keep along an eigen-direction",
+         lambda lam, eta, tau: lam * (1 - eta * lam) ** tau / (1 - (1 - eta * lam) ** tau),
+         rtol=1e-3)
 
 # section `reg-noise`
 register("reg-ex-noise-alpha", "L2 penalty equivalent to Gaussian input noise on a linear regression",
          lambda n, sigma: n * sigma**2, rtol=1e-9)
+register("reg-ex-noise-ratio", "weight noise sigma over the RMS of a new Linear layer's weights",
+         lambda sigma, fan_in: sigma * math.sqrt(3 * fan_in), rtol=1e-3)
 
 # section `reg-spectral`
 register("reg-ex-alpha-star", "penalty that minimizes one eigen-direction's squared bias plus variance",
@@ -36,6 +67,8 @@ register("reg-ex-df", "effective degrees of freedom of ridge from the eigenvalue
 # section `reg-constraints`
 register("reg-ex-radius", "penalty with the same solution as an active L2 ball constraint, H = I",
          lambda norm, radius: norm / radius - 1, rtol=1e-9)
+register("reg-ex-kkt-diagonal", "multiplier of an active L2 ball constraint on a diagonal quadratic",
+         _ball_multiplier, rtol=1e-3)
 
 # section `reg-augmentation`
 register("reg-ex-shifts", "number of distinct whole-pixel shifts of one image",

@@ -5,7 +5,8 @@
   with randomized labels (section `reg-overfitting`);
 * :func:`constraint_runs`: plain SGD over a grid of learning rates without regularization, with an L2
   penalty and with a max-norm projection, measured by :func:`dead_unit_fractions`, :func:`diverged`
-  and :func:`largest_unit_norms` (section `reg-constraints`);
+  and :func:`largest_unit_norms`; :func:`constraint_tuning_runs`: the penalty and the projection at
+  one learning rate over a grid of their strengths (section `reg-constraints`);
 * :func:`augmentation_runs`: the same network with and without data augmentation on training sets
   of several sizes, each run the same number of steps (section `reg-augmentation`);
 * :func:`weight_noise_runs` and :func:`input_noise_runs`: Gaussian noise on the weights or on the
@@ -22,10 +23,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .._validate import check_float, check_int, check_seeds
+from .._validate import check_bool, check_float, check_int, check_seeds
 from ..config import threads
 from ..models import mlp
-from ..train import Runs, fit_many
+from ..train import EarlyStopping, Runs, fit_many
 from .constraints import MaxNorm, dead_units
 from .noise import GaussianInputNoise, WeightNoise
 from .overfitting import with_random_labels
@@ -84,17 +85,19 @@ def _mlp_sizes(data, hidden) -> list[int]:
 # Projection against a penalty (section `reg-constraints`)
 
 #: The arms of :func:`constraint_runs`, in order.
-CONSTRAINT_ARMS = ("none", "L2 penalty", "max-norm")
+CONSTRAINT_ARMS = ("none", "L2 penalty", "max-norm, every layer", "max-norm, hidden layers")
 
 
 def constraint_runs(data, *, learning_rates: Sequence[float], seeds, epochs: int, alpha: float,
                     max_norm: float, hidden: Sequence[int] = (256, 256), batch_size: int = 64,
                     eval_every: int = 1) -> dict[str, Runs]:
     """A ReLU MLP trained with plain SGD (no momentum) at every learning rate of ``learning_rates``
-    from every seed, three ways: without regularization (``"none"``), with the L2 penalty
+    from every seed, four ways: without regularization (``"none"``), with the L2 penalty
     (α/2)·Σ‖W‖² of strength ``alpha`` (``"L2 penalty"``), and with every unit's incoming weight vector
-    projected back onto the ball ‖w_j‖ ≤ ``max_norm`` after every step (``"max-norm"``, Srivastava et
-    al. 2014). Returns one :class:`~trainwell.train.Runs` per arm (members: learning rates × seeds);
+    projected back onto the ball ‖w_j‖ ≤ ``max_norm`` after every step, either in every layer
+    (``"max-norm, every layer"``, the output layer included) or in the hidden layers only, as in
+    Srivastava et al. 2014 (``"max-norm, hidden layers"``). Returns one
+    :class:`~trainwell.train.Runs` per arm (members: learning rates × seeds);
     :func:`dead_unit_fractions`, :func:`diverged` and :func:`largest_unit_norms` measure them. A
     penalty pulls every weight towards 0 by a fixed fraction ηα per step, whatever the learning rate
     does to the rest of the update; a projection only acts on a unit whose weights left the ball
@@ -105,7 +108,9 @@ def constraint_runs(data, *, learning_rates: Sequence[float], seeds, epochs: int
     epochs = check_int("epochs", epochs, minimum=1)
     sizes = _mlp_sizes(data, hidden)
     seeds = _seeds(seeds)
-    arms = {"none": {}, "L2 penalty": {"penalty": L2(alpha)}, "max-norm": {"callbacks": [MaxNorm(max_norm)]}}
+    arms = {"none": {}, "L2 penalty": {"penalty": L2(alpha)},
+            "max-norm, every layer": {"callbacks": [MaxNorm(max_norm)]},
+            "max-norm, hidden layers": {"callbacks": [MaxNorm(max_norm, output_layer=False)]}}
     with _one_thread():
         return {name: fit_many(lambda: mlp(sizes), data, seeds=seeds, grid={"lr": lrs},
                                optimizer=lambda p: torch.optim.SGD(p, lr=lrs[0]), epochs=epochs,
@@ -140,13 +145,45 @@ def dead_unit_fractions(runs: Runs, X: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def largest_unit_norms(runs: Runs) -> np.ndarray:
+def largest_unit_norms(runs: Runs, *, output_layer: bool = True) -> np.ndarray:
     """For each member, the largest norm ‖w_j‖₂ of a unit's incoming weights over every linear layer
-    (what max-norm bounds), shape (settings, seeds); inf or NaN where the weights overflowed."""
+    (what max-norm bounds; without ``output_layer``, over the hidden layers only), shape (settings,
+    seeds); inf or NaN where the weights overflowed."""
     n_seeds = _n_seeds(runs)
-    norms = [max(float(layer.weight.norm(dim=1).max()) for layer in model.modules()
-                 if isinstance(layer, torch.nn.Linear)) for model in runs.models]
+    output_layer = check_bool("output_layer", output_layer)
+    norms = []
+    for model in runs.models:
+        layers = [layer for layer in model.modules() if isinstance(layer, torch.nn.Linear)]
+        layers = layers if output_layer else layers[:-1]
+        norms.append(max(float(layer.weight.norm(dim=1).max()) for layer in layers))
     return np.array(norms).reshape(-1, n_seeds)
+
+
+def constraint_tuning_runs(data, *, lr: float, alphas: Sequence[float], max_norms: Sequence[float],
+                           seeds, epochs: int, output_layer: bool = True, hidden: Sequence[int] = (256, 256),
+                           batch_size: int = 64) -> dict[str, dict[float, Runs]]:
+    """The penalty and the projection of :func:`constraint_runs` at one learning rate ``lr``, each
+    over a grid of its own strength, so that both can be tuned on validation before they are compared:
+    ``{"L2 penalty": {α: Runs}, "max-norm, every layer": {c: Runs}}`` for every α of ``alphas`` and
+    c of ``max_norms`` (``"max-norm, hidden layers"`` without ``output_layer``), every member trained
+    from every seed as there."""
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    alphas = _positive_floats("alphas", alphas)
+    max_norms = _positive_floats("max_norms", max_norms)
+    epochs = check_int("epochs", epochs, minimum=1)
+    sizes = _mlp_sizes(data, hidden)
+    seeds = _seeds(seeds)
+    output_layer = check_bool("output_layer", output_layer)
+    projection = CONSTRAINT_ARMS[2 if output_layer else 3]
+    arms = {"L2 penalty": {a: {"penalty": L2(a)} for a in alphas},
+            projection: {c: {"callbacks": [MaxNorm(c, output_layer=output_layer)]} for c in max_norms}}
+    with _one_thread():
+        return {name: {value: fit_many(lambda: mlp(sizes), data, seeds=seeds,
+                                       optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs,
+                                       batch_size=batch_size, progress=False, tolerate_divergence=True,
+                                       **extra)
+                       for value, extra in grid.items()}
+                for name, grid in arms.items()}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -230,12 +267,23 @@ def final_by_size(results: dict[int, Runs], metric: str = "val_acc") -> np.ndarr
 # Noise on the weights and on the inputs (section `reg-noise`)
 
 
-def _noise_runs(data, sigmas, seeds, epochs, hidden, lr, batch_size, eval_every, extras) -> dict[float, Runs]:
+def _noise_runs(data, sigmas, seeds, epochs, hidden, lr, batch_size, eval_every, keep_best,
+                noise) -> dict[float, Runs]:
     sigmas = _positive_floats("sigmas", sigmas, min_inclusive=True)
     epochs = check_int("epochs", epochs, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    if check_bool("keep_best", keep_best) and eval_every != 1:
+        raise ValueError(f"keep_best=True keeps the epoch of lowest validation loss, which needs the "
+                         f"validation loss of every epoch: eval_every must be 1, got {eval_every!r}")
     sizes = _mlp_sizes(data, hidden)
     seeds = _seeds(seeds)
+
+    def extras(sigma):
+        kwargs = noise(sigma)
+        if keep_best:  # a patience of every epoch: it never stops, it only restores the best epoch
+            kwargs["callbacks"] = kwargs.get("callbacks", []) + [EarlyStopping(epochs, restore_best=True)]
+        return kwargs
+
     with _one_thread():
         return {sigma: fit_many(lambda: mlp(sizes), data, seeds=seeds,
                                 optimizer=lambda p: torch.optim.Adam(p, lr=lr), epochs=epochs,
@@ -245,22 +293,24 @@ def _noise_runs(data, sigmas, seeds, epochs, hidden, lr, batch_size, eval_every,
 
 def weight_noise_runs(data, *, sigmas: Sequence[float], seeds, epochs: int,
                       hidden: Sequence[int] = (256, 256), lr: float = 1e-3, batch_size: int = 64,
-                      eval_every: int = 1) -> dict[float, Runs]:
+                      eval_every: int = 1, keep_best: bool = False) -> dict[float, Runs]:
     """For every σ of ``sigmas``, train a ReLU MLP with Adam on ``data`` (a small training set, e.g.
     300 digits) from every seed with Gaussian noise N(0, σ²) added to every weight (not the biases)
     for each mini-batch's forward and backward pass and taken away before the update is applied
     (:class:`~trainwell.regularization.WeightNoise`, Graves 2011). σ = 0 is the plain network.
-    Returns ``{σ: Runs}``; the validation curves say whether the noise regularized."""
-    return _noise_runs(data, sigmas, seeds, epochs, hidden, lr, batch_size, eval_every,
+    With ``keep_best``, every run trains all ``epochs`` and then gets back the weights of its epoch
+    of lowest validation loss (early stopping without the stop), so that each σ can be scored at its
+    own best point on a split that chose nothing. Returns ``{σ: Runs}``."""
+    return _noise_runs(data, sigmas, seeds, epochs, hidden, lr, batch_size, eval_every, keep_best,
                        lambda sigma: {"callbacks": [WeightNoise(sigma)]})
 
 
 def input_noise_runs(data, *, sigmas: Sequence[float], seeds, epochs: int,
                      hidden: Sequence[int] = (256, 256), lr: float = 1e-3, batch_size: int = 64,
-                     eval_every: int = 1) -> dict[float, Runs]:
+                     eval_every: int = 1, keep_best: bool = False) -> dict[float, Runs]:
     """:func:`weight_noise_runs` with the noise on the inputs instead: every training mini-batch's
     inputs get a fresh draw x + σε, ε ~ N(0, I) (:class:`~trainwell.regularization.GaussianInputNoise`;
     for a linear model and the squared loss it is L2 regularization in expectation, Bishop 1995).
     Returns ``{σ: Runs}``."""
-    return _noise_runs(data, sigmas, seeds, epochs, hidden, lr, batch_size, eval_every,
+    return _noise_runs(data, sigmas, seeds, epochs, hidden, lr, batch_size, eval_every, keep_best,
                        lambda sigma: {"transform": GaussianInputNoise(sigma)})
