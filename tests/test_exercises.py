@@ -57,6 +57,9 @@ def _inputs():
     z = torch.randn(32, 10, dtype=torch.float64, generator=g)
     y = torch.randint(0, 10, (32,), generator=g)
     net = tw.models.bn_dropout_mlp([64, 32, 32, 10], keep=0.5, placement="every")
+    few = tw.data.load("digits").subset_train(60)  # the reruns of Part I, on a tiny scale
+    from trainwell.regularization import augmentation as aug
+    from trainwell.regularization import experiments as rx
 
     def enable_mc_dropout(model):
         model.eval()
@@ -108,6 +111,22 @@ def _inputs():
         "reg-ex-noise-alpha": (dict(n=500, sigma=0.2), lambda: 20),
         "reg-ex-radius": (dict(norm=5.0, radius=2.0), lambda: 1.5),
         "reg-ex-shifts": (dict(max_shift=2), lambda: 25),
+        "reg-ex-net-prox": (dict(z=1.2, step=0.5, l1_ratio=0.5), lambda: 0.95 / 1.25),
+        # the reruns: the right answer is the solution's call of the experiment function
+        "reg-ex-quarter-random": (
+            dict(data=few, fraction=0.25, seeds=2, epochs=3, hidden=(8,), eval_every=1),
+            lambda: rx.memorization_runs(few, fractions=[0.25], seeds=range(2), epochs=3, hidden=(8,),
+                                         eval_every=1)[0.25].final("val_acc").mean()),
+        "reg-ex-wider-shifts": (
+            dict(data=few, n=40, max_shift=4, image_shape=(8, 8), seeds=2, steps=3, hidden=(8,)),
+            lambda: 100 * np.diff([rx.final_by_size(arm).mean() for arm in rx.augmentation_runs(
+                few, sizes=[40], seeds=range(2), steps=3, hidden=(8,),
+                transform_builder=lambda: aug.RandomShift(4, (8, 8))).values()])[0]),
+        "reg-ex-loose-max-norm": (
+            dict(data=few, lr=1.0, c=4.0, seeds=2, epochs=2),
+            lambda: rx.constraint_tuning_runs(few, lr=1.0, alphas=[1e-4], max_norms=[4.0], seeds=range(2),
+                                              epochs=2, output_layer=False,
+                                              )["max-norm, hidden layers"][4.0].by_setting("val_acc").mean()),
         # roots, powers and a root-finder computed here independently of the key
         "reg-ex-momentum-decay": (dict(lr=0.1, weight_decay=1e-3, momentum=0.9),
                                   lambda: max(np.roots([1.0, -(1 - 1e-4 + 0.9), 0.9]).real)),

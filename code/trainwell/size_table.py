@@ -85,7 +85,7 @@ _ENTRIES = [
            "layer, hidden layers), digits MLP; then the penalty and max-norm each tuned at one rate",
            budget=("epochs",),
            quick={"learning_rates": (0.1, 0.3, 0.6, 1.0, 2.0), "epochs": 20, "alpha": 1e-3, "max_norm": 1.0,
-                  "seeds": 5, "tune_lr": 1.0, "alphas": (1e-4, 1e-3, 1e-2),
+                  "seeds": 5, "tune_lr": 1.0, "alphas": (1e-5, 1e-4, 1e-3),
                   "max_norms": (0.5, 1.0, 2.0, 4.0)},
            full={"learning_rates": (0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0), "epochs": 50,
                  "alpha": 1e-3, "max_norm": 1.0, "seeds": 10, "tune_lr": 1.0,

@@ -5,7 +5,30 @@ from __future__ import annotations
 import math
 
 from ..exercises import register
+from .augmentation import RandomShift
+from .experiments import augmentation_runs, constraint_tuning_runs, final_by_size, memorization_runs
 from .proximal import soft_threshold
+
+
+def _label_noise_run(data, fraction, seeds, epochs, hidden, eval_every):
+    """Mean final validation accuracy of the memorization experiment at one fraction of random labels."""
+    runs = memorization_runs(data, fractions=[fraction], seeds=range(seeds), epochs=epochs, hidden=hidden,
+                             eval_every=eval_every)[fraction]
+    return float(runs.final("val_acc").mean())
+
+
+def _shift_gain(data, n, max_shift, image_shape, seeds, steps, hidden):
+    """Mean gain in validation accuracy, in points, of shifts of up to ``max_shift`` pixels on n images."""
+    runs = augmentation_runs(data, sizes=[n], seeds=range(seeds), steps=steps, hidden=hidden,
+                             transform_builder=lambda: RandomShift(max_shift, image_shape))
+    return float(100 * (final_by_size(runs["augmented"]) - final_by_size(runs["plain"])).mean())
+
+
+def _loose_hidden_max_norm(data, lr, c, seeds, epochs):
+    """Mean validation accuracy of max-norm on the hidden layers only, radius c, at learning rate lr."""
+    grids = constraint_tuning_runs(data, lr=lr, alphas=[1e-4], max_norms=[c], seeds=range(seeds),
+                                   epochs=epochs, output_layer=False)
+    return float(grids["max-norm, hidden layers"][c].by_setting("val_acc").mean())
 
 
 def _ball_multiplier(h, w_star, radius):
@@ -32,6 +55,8 @@ def _momentum_decay(lr, weight_decay, momentum):
 # section `reg-overfitting`
 register("reg-ex-chance", "expected number of wrong labels after redrawing a fraction at random",
          lambda n, fraction, classes: n * fraction * (1 - 1 / classes), rtol=1e-9)
+register("reg-ex-quarter-random", "final validation accuracy with a quarter of the labels random (a rerun)",
+         _label_noise_run, atol=1e-3)
 
 # section `reg-l2`
 register("reg-ex-shrink", "fraction of the component kept along an eigenvector, lambda = 0.5, alpha = 2",
@@ -44,6 +69,9 @@ register("reg-ex-momentum-decay", "long-run shrink factor per step of weight dec
 # section `reg-l1`
 register("reg-ex-threshold", "L1 solution of one coordinate of a diagonal quadratic",
          lambda w_star, H, alpha: soft_threshold(w_star, alpha / H), rtol=1e-9)
+register("reg-ex-net-prox", "proximal step of the elastic-net penalty",
+         lambda z, step, l1_ratio: soft_threshold(z, step * l1_ratio) / (1 + step * (1 - l1_ratio)),
+         rtol=1e-6)
 
 # section `reg-early-stopping`
 register("reg-ex-early-alpha", "L2 penalty equivalent to stopping after tau steps of size eta",
@@ -69,7 +97,11 @@ register("reg-ex-radius", "penalty with the same solution as an active L2 ball c
          lambda norm, radius: norm / radius - 1, rtol=1e-9)
 register("reg-ex-kkt-diagonal", "multiplier of an active L2 ball constraint on a diagonal quadratic",
          _ball_multiplier, rtol=1e-3)
+register("reg-ex-loose-max-norm", "hidden-layer max-norm, loose radius, large learning rate (a rerun)",
+         _loose_hidden_max_norm, atol=1e-3)
 
 # section `reg-augmentation`
 register("reg-ex-shifts", "number of distinct whole-pixel shifts of one image",
          lambda max_shift: (2 * max_shift + 1) ** 2, rtol=0.0)
+register("reg-ex-wider-shifts", "gain in points from shifts of up to 4 pixels on 300 digits (a rerun)",
+         _shift_gain, atol=0.05)
