@@ -120,7 +120,7 @@ _ENTRIES = [
            "an MLP on 300 digits with and without Gaussian noise on its weights, each run kept at its "
            "epoch of lowest validation loss and scored on the test split",
            budget=("epochs",),
-           quick={"n_train": 300, "sigmas": (0.0, 0.1), "epochs": 500, "seeds": 5},
+           quick={"n_train": 300, "sigmas": (0.0, 0.1), "epochs": 500, "seeds": 10},
            full={"n_train": 300, "sigmas": (0.0, 0.05, 0.1), "epochs": 1000, "seeds": 10}),
     # Part II, dropout
     _entry("dropout.bagging", "dropout/bagging",
