@@ -22,7 +22,7 @@ PENDING = {
     "book/dropout/variants.ipynb": 10, "book/optimization/adam.ipynb": 9,
     "book/optimization/adamw_nadam.ipynb": 2, "book/optimization/adaptive.ipynb": 1,
     "book/optimization/nesterov.ipynb": 3, "book/optimization/sgd_momentum.ipynb": 1,
-    "book/regularization/constraints.ipynb": 1, "book/together/pitfalls.ipynb": 2,
+    "book/together/pitfalls.ipynb": 2,
 }
 NOTEBOOKS = prose_numbers.notebooks()
 
