@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 import trainwell as tw
@@ -129,3 +130,21 @@ def test_check_true_prints_one_line_when_numpy_wraps_an_array(capsys):
     tw.check_true("ten seeds, one line", True, detail)
     (line,) = capsys.readouterr().out.splitlines()
     assert line.startswith("[check] ten seeds, one line: PASS (final [0.1") and line.endswith("0.9    ])")
+
+
+def test_t_interval_matches_scipy_and_names_bad_input():
+    values = np.array([0.2, -0.1, 0.4, 0.05, 0.3])
+    mean, half = tw.checks.t_interval(values)
+    lo, hi = scipy.stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=scipy.stats.sem(values))
+    assert mean == pytest.approx(values.mean())
+    assert (mean - half, mean + half) == pytest.approx((lo, hi))
+    _, wider = tw.checks.t_interval(values, coverage=0.99)
+    assert wider > half
+    with pytest.raises(ValueError, match="at least 2"):
+        tw.checks.t_interval([1.0])
+    with pytest.raises(ValueError, match="one-dimensional"):
+        tw.checks.t_interval(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="finite"):
+        tw.checks.t_interval([1.0, float("nan")])
+    with pytest.raises(ValueError, match="coverage"):
+        tw.checks.t_interval(values, coverage=1.0)

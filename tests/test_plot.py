@@ -21,8 +21,23 @@ def test_seed_band_mean_and_spread():
     assert "n=2 seeds" in line.get_label()
     with pytest.raises(ValueError, match=r"shape \(seeds, 3\)"):
         tw.plot.seed_band(ax, [0, 1, 2], runs[:, :2], label="a")
-    with pytest.raises(ValueError, match="allowed: 'minmax', 'std'"):
+    with pytest.raises(ValueError, match="allowed: 'minmax', 'std', 't95'"):
         tw.plot.seed_band(ax, [0, 1, 2], runs, label="a", band="iqr")
+    plt.close(fig)
+
+
+def test_seed_band_t95_is_the_t_interval_of_each_column():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    runs = np.array([[0.0, 1.0], [2.0, 5.0], [1.0, 0.0]])
+    tw.plot.seed_band(ax, [0, 1], runs, label="a", band="t95")
+    band = ax.collections[-1].get_paths()[0].vertices[:, 1]
+    halves = [tw.checks.t_interval(runs[:, j])[1] for j in range(2)]
+    expected = [m + s * h for m, h in zip(runs.mean(0), halves, strict=True) for s in (-1, 1)]
+    assert np.allclose(sorted(set(np.round(band, 9))), sorted(np.round(expected, 9)))
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        tw.plot.seed_band(ax, [0, 1], runs[:1], label="a", band="t95")
     plt.close(fig)
 
 

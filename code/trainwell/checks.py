@@ -15,6 +15,7 @@ import math
 import re
 
 import numpy as np
+import scipy.stats
 import torch
 
 from ._validate import check_bool, check_float
@@ -138,3 +139,22 @@ def check_true(claim: str, condition, detail: str = "", *, quiet: bool = False) 
     if not quiet:
         print(line)
     return Verdict(ok, line)
+
+
+def t_interval(values, coverage: float = 0.95) -> tuple[float, float]:
+    """Mean of ``values`` and the half-width of its Student-t interval at ``coverage``.
+
+    ``values`` are independent measurements of one quantity (one per seed, or seed-by-seed paired
+    differences between two arms), so the interval is mean ± t·s/√n with n − 1 degrees of freedom.
+    It covers the mean over seeds of this experiment, not the spread of a single new run.
+    """
+    arr = _as_array("t_interval: values", values)
+    if arr.ndim != 1 or arr.size < 2:
+        raise ValueError(f"t_interval: values must be one-dimensional with at least 2 measurements, "
+                         f"got shape {arr.shape}")
+    if np.iscomplexobj(arr) or not np.isfinite(arr).all():
+        raise ValueError(f"t_interval: values must be finite real numbers, got {arr}")
+    coverage = check_float("coverage", coverage, minimum=0.0, maximum=1.0, min_inclusive=False,
+                           max_inclusive=False)
+    t = float(scipy.stats.t.ppf(0.5 + coverage / 2, arr.size - 1))
+    return float(arr.mean()), t * float(arr.std(ddof=1)) / math.sqrt(arr.size)

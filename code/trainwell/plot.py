@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._validate import check_choice, check_float, check_int
+from .checks import t_interval
 
 #: The book's colours, in the order curves are drawn. The first four are Okabe & Ito's blue,
 #: vermillion, bluish green and reddish purple; their orange, sky blue and yellow, too pale for lines
@@ -268,9 +269,11 @@ def seed_band(ax, x, runs, *, label: str, color=None, band: str = "minmax", runs
               **line_kw):
     """Mean over seeds as a line and the spread as a band.
 
-    ``runs`` has shape (seeds, len(x)). ``band`` is ``"minmax"`` (the range over seeds) or ``"std"``
-    (mean ± one standard deviation). The legend says ``(n=3 seeds)``; when the rows are something
-    else (3 networks x 3 draws of masks), ``runs_are`` says what, and replaces it. Other keywords
+    ``runs`` has shape (seeds, len(x)). ``band`` is ``"minmax"`` (the range over seeds), ``"std"``
+    (mean ± one standard deviation) or ``"t95"`` (the 95% Student-t interval of the mean over seeds,
+    :func:`trainwell.checks.t_interval` at each x; it needs two seeds or more). The legend says
+    ``(n=3 seeds)``; when the rows are something else (3 networks x 3 draws of masks), ``runs_are``
+    says what, and replaces it. Other keywords
     (``linestyle``, ``marker``, ``zorder``, ...) go to the line. Returns the line.
     """
     _check_axes("ax", ax)
@@ -278,7 +281,7 @@ def seed_band(ax, x, runs, *, label: str, color=None, band: str = "minmax", runs
         raise TypeError(f"seed_band: label must be a str, got {type(label).__name__}")
     if runs_are is not None and not isinstance(runs_are, str):
         raise TypeError(f"seed_band: runs_are must be a str or None, got {type(runs_are).__name__}")
-    check_choice("band", band, ("minmax", "std"))
+    check_choice("band", band, ("minmax", "std", "t95"))
     runs = _numbers("runs", runs)
     x = _numbers("x", x)
     if x.ndim != 1 or x.size == 0:
@@ -291,6 +294,11 @@ def seed_band(ax, x, runs, *, label: str, color=None, band: str = "minmax", runs
     mean = runs.mean(axis=0)
     if band == "minmax":
         lo, hi = runs.min(axis=0), runs.max(axis=0)
+    elif band == "t95":
+        if runs.shape[0] < 2:
+            raise ValueError(f"seed_band: band='t95' needs at least 2 seeds, got {runs.shape[0]}")
+        half = np.array([t_interval(column)[1] for column in runs.T])
+        lo, hi = mean - half, mean + half
     else:
         sd = runs.std(axis=0, ddof=1) if runs.shape[0] > 1 else np.zeros_like(mean)
         lo, hi = mean - sd, mean + sd
