@@ -139,6 +139,12 @@ def test_augmentation_runs_take_the_same_steps_at_every_size(small):
                           transform=RandomShift(1, (8, 8)), eval_every=2)
     _assert_member_is_fit(out["plain"][50], 0, subset, optimizer=lambda p: torch.optim.Adam(p, lr=1e-3),
                           sizes=[64, 16, 10], epochs=2, max_steps=7, batch_size=16, eval_every=2)
+    # one arm alone trains the same networks as that arm of the full call
+    alone = rx.augmentation_runs(small, sizes=[50], seeds=[0, 1], steps=7, transform_builder=builder,
+                                 hidden=(16,), batch_size=16, arms=["augmented"])
+    assert list(alone) == ["augmented"]
+    np.testing.assert_array_equal(rx.final_by_size(alone["augmented"], "val_loss"),
+                                  rx.final_by_size({50: out["augmented"][50]}, "val_loss"))
 
 
 # ---- weight_noise_runs and input_noise_runs (section `reg-noise`) ----------------------------------
@@ -240,6 +246,12 @@ CASES = [
     ("augmentation-sizes-number", lambda d: _augmentation(d, sizes=50), TypeError, "sizes must be a list"),
     ("augmentation-steps-zero", lambda d: _augmentation(d, steps=0), ValueError, "Invalid steps: 0"),
     ("augmentation-lr-negative", lambda d: _augmentation(d, lr=-1e-3), ValueError, "Invalid lr: -0.001"),
+    ("augmentation-arm-unknown", lambda d: _augmentation(d, arms=["flipped"]), ValueError,
+     "arms must be a non-empty list"),
+    ("augmentation-arms-string", lambda d: _augmentation(d, arms="plain"), ValueError,
+     "arms must be a non-empty list"),
+    ("augmentation-arms-empty", lambda d: _augmentation(d, arms=[]), ValueError,
+     "arms must be a non-empty list"),
     ("augmentation-builder-transform", lambda d: _augmentation(d, transform_builder=RandomShift(1, (8, 8))),
      TypeError, "transform_builder must be a function"),
     ("augmentation-builder-returns-none", lambda d: _augmentation(d, transform_builder=lambda: None),

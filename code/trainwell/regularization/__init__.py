@@ -29,10 +29,13 @@
   (:class:`GaussianInputNoise`) and weights (:class:`WeightNoise`);
 * :mod:`~trainwell.regularization.overfitting`: :func:`with_random_labels`.
 
-Early stopping is the base callback :class:`trainwell.train.EarlyStopping`; smaller training sets
-are ``Dataset.subset_train``.
+Early stopping is the base callback :class:`trainwell.train.EarlyStopping`; how optimistic the score
+of the epoch it restores is, :mod:`~trainwell.regularization.selection` measures
+(:func:`~trainwell.regularization.selection.selection_optimism`). Smaller training sets are
+``Dataset.subset_train``.
 """
-from . import explorer  # noqa: F401  (the figures of the constraints section, used as a module)
+# modules used as such: the constraints section's figures, early stopping's selection optimism
+from . import explorer, selection  # noqa: F401
 from .augmentation import Compose, RandomFlip, RandomRotation, RandomShift, rotate_images, shift_images
 from .constraints import L2Ball, MaxNorm, dead_units, max_norm_, project_l2_ball_
 from .noise import AdditiveGaussianNoise, GaussianInputNoise, WeightNoise

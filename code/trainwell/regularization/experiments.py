@@ -196,7 +196,8 @@ AUGMENTATION_ARMS = ("plain", "augmented")
 def augmentation_runs(data, *, sizes: Sequence[int], seeds, steps: int,
                       transform_builder: Callable[[], Callable[[torch.Tensor], torch.Tensor]],
                       hidden: Sequence[int] = (128, 128), lr: float = 1e-3, batch_size: int = 64,
-                      subset_seed: int = 0) -> dict[str, dict[int, Runs]]:
+                      subset_seed: int = 0, arms: Sequence[str] = AUGMENTATION_ARMS
+                      ) -> dict[str, dict[int, Runs]]:
     """For every training-set size n of ``sizes`` (the first n examples of one class-stratified
     ordering of ``data``'s training split, so smaller sets are nested in larger ones; see
     ``Dataset.subset_train``), train a ReLU MLP with Adam (learning rate ``lr``) from every seed twice:
@@ -205,9 +206,11 @@ def augmentation_runs(data, *, sizes: Sequence[int], seeds, steps: int,
     ``lambda: RandomShift(2, (28, 28))``.
 
     Every run takes exactly ``steps`` optimizer steps, whatever n: with equal epochs a run on 50
-    examples would take a twentieth of the updates of a run on 1,000, and the comparison across sizes
-    would measure training length as much as data. The metrics are measured once, after the last
-    step. Returns ``{arm: {n: Runs}}``; :func:`final_by_size` arranges a metric as (sizes, seeds)."""
+    examples would take a sixteenth of the updates of a run on 1,000 (at batch size 64), and the
+    comparison across sizes would measure training length as much as data. The metrics are measured
+    once, after the last step. Returns ``{arm: {n: Runs}}`` for the ``arms`` asked for (both by
+    default; a plain arm already trained with the same sizes, seeds and steps need not be trained
+    again); :func:`final_by_size` arranges a metric as (sizes, seeds)."""
     steps = check_int("steps", steps, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
@@ -223,9 +226,13 @@ def augmentation_runs(data, *, sizes: Sequence[int], seeds, steps: int,
         raise ValueError("sizes is empty")
     if len(set(ns)) != len(ns):
         raise ValueError(f"sizes holds a size twice: {ns}")
+    if isinstance(arms, str) or not isinstance(arms, Sequence) or not arms or \
+            any(arm not in AUGMENTATION_ARMS for arm in arms) or len(set(arms)) != len(arms):
+        raise ValueError(f"arms must be a non-empty list of distinct arms from {AUGMENTATION_ARMS}, "
+                         f"got {arms!r}")
     seeds = _seeds(seeds)
     net = _mlp_sizes(data, hidden)
-    out: dict[str, dict[int, Runs]] = {arm: {} for arm in AUGMENTATION_ARMS}
+    out: dict[str, dict[int, Runs]] = {arm: {} for arm in arms}
     with _one_thread():
         for n in ns:
             subset = data.subset_train(n, seed=subset_seed)
@@ -234,7 +241,7 @@ def augmentation_runs(data, *, sizes: Sequence[int], seeds, steps: int,
             if not callable(transform):
                 raise TypeError("transform_builder() must return a transform (a function of a batch), "
                                 f"got {type(transform).__name__}")
-            for arm in AUGMENTATION_ARMS:
+            for arm in arms:
                 out[arm][n] = fit_many(lambda: mlp(net), subset, seeds=seeds,
                                        optimizer=lambda p: torch.optim.Adam(p, lr=lr), epochs=epochs,
                                        max_steps=steps, batch_size=batch_size,

@@ -157,9 +157,10 @@ def draw_constraint_regions(axes_pair, H, w_star, radius: float, *, box_radius: 
         if not inactive:
             ax.contour(W1, W2, J, levels=[touching], colors=color, linewidths=1.6, linestyles="--",
                        zorder=4)
-        ax.plot(w_star[0], w_star[1], "k*", ms=11, zorder=7)  # over the dot when they nearly meet
+        # the dot over the larger star, so that both show when they nearly meet
+        ax.plot(w_star[0], w_star[1], "k*", ms=12, zorder=6)
         if not inactive:
-            ax.plot(w[0], w[1], "o", color=color, mec="k", mew=0.8, ms=7, zorder=6)
+            ax.plot(w[0], w[1], "o", color=color, mec="k", mew=0.8, ms=6, zorder=7)
         ax.annotate(r"$w^* = \tilde w$" if inactive else r"$w^*$", w_star, xytext=(6, 5),
                     textcoords="offset points", fontsize=10, zorder=8, path_effects=halo)
         if not inactive:
