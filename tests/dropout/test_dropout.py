@@ -146,15 +146,31 @@ def test_fast_dropout_moments_match_monte_carlo():
     assert abs(s.var().item() - var.item()) <= 5 * var.item() * math.sqrt(2 / (K - 1))
 
 
-def test_mc_predict_is_the_batched_mean_of_its_masks():
+def test_mc_predict_shared_masks_are_the_batched_mean_of_its_masks():
     net = small_net()
     x = torch.randn(4, 3, dtype=torch.float64)
-    samples = dp.mc_predict(net, x, 50, generator=torch.Generator().manual_seed(1), return_samples=True)
-    masks = (torch.rand(50, net.hidden_units, generator=torch.Generator().manual_seed(1)) < 0.5).double()
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    samples = dp.mc_predict(net, x, 50, generator=g(), return_samples=True, per_example=False)
+    masks = (torch.rand(50, net.hidden_units, generator=g()) < 0.5).double()
     looped = torch.stack([torch.softmax(net(x, net.split_mask(m)), -1) for m in masks])
     torch.testing.assert_close(samples, looped, rtol=0, atol=1e-12)
-    mean = dp.mc_predict(net, x, 50, generator=torch.Generator().manual_seed(1))
+    mean = dp.mc_predict(net, x, 50, generator=g(), per_example=False)
     torch.testing.assert_close(mean, looped.mean(0), rtol=0, atol=1e-12)
+
+
+def test_mc_predict_draws_its_own_masks_for_every_example():
+    net = small_net()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    g = lambda: torch.Generator().manual_seed(2)  # noqa: E731
+    samples = dp.mc_predict(net, x, 30, generator=g(), return_samples=True)
+    masks = (torch.rand(30, 4, net.hidden_units, generator=g()) < 0.5).double()
+    # member t of example i is the sub-network of its own mask masks[t, i], run on x[i] alone
+    looped = torch.stack([torch.stack([torch.softmax(net(x[i:i + 1], net.split_mask(masks[t, i])), -1)[0]
+                                       for i in range(4)]) for t in range(30)])
+    torch.testing.assert_close(samples, looped, rtol=0, atol=1e-12)
+    # the same example repeated gets different members: its masks are not shared
+    same = dp.mc_predict(net, x[:1].repeat(2, 1), 30, generator=g(), return_samples=True)
+    assert not torch.equal(same[:, 0], same[:, 1])
 
 
 @pytest.mark.parametrize("call, match", [
@@ -178,6 +194,7 @@ def test_inference_rules_run_scores_every_rule():
     digits = data.load("digits").subset_train(300)
     r = dx.inference_rules_run(digits, seed=0, hidden=(3, 3), epochs=2, ks=(1, 4), mc_repeats=2)
     assert r["n_masks"] == 64 and r["mc_accuracy"].shape == (2, 2) and r["mc_log_lik"].shape == (2, 2)
+    assert r["shared_accuracy"].shape == (2, 2) and r["shared_log_lik"].shape == (2, 2)
     for rule in ("arithmetic", "geometric", "weight scaling"):
         accuracy, log_lik = r[rule]
         assert 0 <= accuracy <= 1 and log_lik <= 0

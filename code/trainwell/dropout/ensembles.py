@@ -28,8 +28,9 @@ class MaskedMLP(nn.Module):
     ``forward(x)`` in training mode samples inverted-dropout masks (input units kept with
     ``keep_input``, hidden units with ``keep_hidden``); in eval mode it is the weight-scaled (mean)
     network. ``forward(x, masks=...)`` evaluates sub-networks: ``masks`` is a list with one tensor
-    per hidden layer, of shape (width,) for one mask or (k, width) for k masks at once, in which case
-    the output has shape (k, N, classes) (the members of an ensemble in one batched forward). Explicit
+    per hidden layer, of shape (width,) for one mask, (k, width) for k masks at once, each applied to
+    every example, or (k, N, width) for k masks per example; with k masks the output has shape
+    (k, N, classes) (the members of an ensemble in one batched forward). Explicit
     masks follow the training convention (inverted dropout): a hidden unit's value is multiplied by
     μ / keep_hidden, so a mask filled with ``keep_hidden`` gives the weight-scaled mean network, which
     is also the network in eval mode. Only hidden units are masked explicitly.
@@ -63,7 +64,8 @@ class MaskedMLP(nn.Module):
         _batch(x, self.sizes[0], self.layers[0].weight, type(self).__name__)
 
     def _check_masks(self, masks, x: torch.Tensor) -> None:
-        """Explicit masks: a list with one (width,) or (k, width) tensor per hidden layer, all of one
+        """Explicit masks: a list with one (width,), (k, width) or (k, N, width) tensor per hidden layer,
+        all of one
         kind, on x's device, with entries in [0, 1] (0/1 for a sub-network, keep_hidden for the mean)."""
         if not isinstance(masks, (list, tuple)):
             raise TypeError(f"masks must be a list with one tensor per hidden layer (use split_mask), "
@@ -73,10 +75,14 @@ class MaskedMLP(nn.Module):
                              f"got {len(masks)}")
         for i, (layer, mask) in enumerate(zip(self.layers[:-1], masks, strict=True)):
             _tensor_type(f"masks[{i}]", mask)
-            if mask.ndim not in (1, 2) or mask.shape[-1] != layer.out_features or mask.ndim != masks[0].ndim:
+            per_example = mask.ndim == 3 and mask.shape[1] == x.shape[0]
+            if mask.ndim not in (1, 2, 3) or mask.shape[-1] != layer.out_features or \
+                    mask.ndim != masks[0].ndim or (mask.ndim == 3 and not per_example) or \
+                    mask.shape[:-1] != masks[0].shape[:-1]:
                 raise ValueError(f"a mask for a layer of {layer.out_features} units must have shape "
-                                 f"({layer.out_features},) or (k, {layer.out_features}), like masks[0], "
-                                 f"got masks[{i}] of shape {tuple(mask.shape)}")
+                                 f"({layer.out_features},), (k, {layer.out_features}) or "
+                                 f"(k, {x.shape[0]}, {layer.out_features}) for the {x.shape[0]} examples, "
+                                 f"like masks[0], got masks[{i}] of shape {tuple(mask.shape)}")
             if mask.device != x.device:
                 raise ValueError(f"masks[{i}] is on {mask.device} but x is on {x.device}")
             if mask.is_complex() or not bool(((mask >= 0) & (mask <= 1)).all()):
@@ -92,11 +98,12 @@ class MaskedMLP(nn.Module):
                 h = dropout(torch.relu(layer(h)), self.keep_hidden, training=self.training)
             return self.layers[-1](h)
         self._check_masks(masks, x)
-        batched = masks[0].ndim == 2
+        batched = masks[0].ndim >= 2
         h = x.unsqueeze(0) if batched else x
         for layer, mask in zip(self.layers[:-1], masks, strict=True):
             m = mask.to(h.dtype)
-            h = torch.relu(layer(h)) * ((m.unsqueeze(1) if batched else m) / self.keep_hidden)
+            m = m.unsqueeze(1) if m.ndim == 2 else m  # one mask per member for every example, or per example
+            h = torch.relu(layer(h)) * (m / self.keep_hidden)
         return self.layers[-1](h)
 
     def mean_network(self, x: torch.Tensor) -> torch.Tensor:
@@ -156,14 +163,18 @@ def ensemble_predict(model: MaskedMLP, x: torch.Tensor, *, mean: str = "arithmet
 
 @torch.no_grad()
 def mc_predict(model: MaskedMLP, x: torch.Tensor, k: int, *, generator: torch.Generator | None = None,
-               return_samples: bool = False) -> torch.Tensor:
+               return_samples: bool = False, per_example: bool = True) -> torch.Tensor:
     """Monte Carlo dropout: the mean of softmax(f(x; μ)) over k sampled masks, all k sub-networks in
-    one batched forward pass (no Python loop over k). With ``return_samples`` the (k, N, C) member
-    probabilities are returned instead (for predictive variances)."""
+    one batched forward pass (no Python loop over k). Each example draws its own k masks, as a
+    training-mode forward pass does (``per_example=False`` applies the same k masks to every example,
+    which scores whole sub-networks rather than Monte Carlo dropout). With ``return_samples`` the
+    (k, N, C) member probabilities are returned instead (for predictive variances)."""
     _model_and_input(model, x)
     k, return_samples = check_int("k", k, minimum=1), check_bool("return_samples", return_samples)
+    per_example = check_bool("per_example", per_example)
     _generator(generator, torch.device("cpu"))  # the masks are drawn on the CPU, then moved to x's device
-    masks = (torch.rand(k, model.hidden_units, generator=generator) < model.keep_hidden).to(x.dtype)
+    shape = (k, x.shape[0], model.hidden_units) if per_example else (k, model.hidden_units)
+    masks = (torch.rand(*shape, generator=generator) < model.keep_hidden).to(x.dtype)
     probs = torch.softmax(model(x, model.split_mask(masks.to(x.device))), dim=-1)
     return probs if return_samples else probs.mean(0)
 

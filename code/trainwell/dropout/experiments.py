@@ -35,8 +35,10 @@ def inference_rules_run(data, *, seed: int, hidden=(8, 8), epochs: int = 60, ks=
                         mc_repeats: int = 5, keep: float = 0.5) -> dict:
     """Train a small ReLU :class:`MaskedMLP` with dropout (hidden units kept with ``keep``) and score
     every inference rule of section `dropout-inference` on the test split: the exact arithmetic and geometric
-    means over all 2ⁿ masks, the weight scaling rule, and Monte Carlo with k masks (``mc_repeats``
-    independent draws for each k). Returns accuracies and mean log-likelihoods."""
+    means over all 2ⁿ masks, the weight scaling rule, and Monte Carlo with k masks per example
+    (``mc_repeats`` independent draws for each k); beside it, as a contrast, the same k masks shared
+    by every test example (``shared_*``: k whole sub-networks). Returns accuracies and mean
+    log-likelihoods."""
     check_int("mc_repeats", mc_repeats, minimum=1)
     torch.manual_seed(seed)
     net = MaskedMLP([data.n_features, *hidden, data.n_classes], keep_hidden=keep)
@@ -47,10 +49,12 @@ def inference_rules_run(data, *, seed: int, hidden=(8, 8), epochs: int = 60, ks=
     out = {"arithmetic": probability_scores(ensemble_predict(net, X, mean="arithmetic"), y),
            "geometric": probability_scores(ensemble_predict(net, X, mean="geometric"), y),
            "weight scaling": probability_scores(torch.softmax(net.mean_network(X), -1), y)}
-    generator = torch.Generator().manual_seed(10_000 + seed)
-    mc = np.array([[probability_scores(mc_predict(net, X, k, generator=generator), y)
-                    for _ in range(mc_repeats)] for k in ks])  # (len(ks), repeats, 2)
-    out["mc_accuracy"], out["mc_log_lik"] = mc[..., 0], mc[..., 1]
+    for prefix, per_example in (("mc", True), ("shared", False)):
+        generator = torch.Generator().manual_seed(10_000 + seed)
+        mc = np.array([[probability_scores(mc_predict(net, X, k, generator=generator,
+                                                      per_example=per_example), y)
+                        for _ in range(mc_repeats)] for k in ks])  # (len(ks), repeats, 2)
+        out[f"{prefix}_accuracy"], out[f"{prefix}_log_lik"] = mc[..., 0], mc[..., 1]
     out["ks"] = np.array(ks)
     out["n_masks"] = 2 ** net.hidden_units
     out["log2_masks"] = int(math.log2(out["n_masks"]))
