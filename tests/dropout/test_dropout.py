@@ -299,3 +299,21 @@ def test_chapter_runs_return_their_shapes():
     assert sweep["plain"].shape == (2, 2) and list(sweep["sizes"]) == [32, 96]
     best = sweep["best_step"]["dropout"]
     assert best.shape == (2,) and (best >= 1).all() and (best <= 3).all()  # within the budget of 3 updates
+
+
+def test_dropout_regression_fit_minimizes_the_enumerated_loss_and_ignores_feature_units():
+    g = torch.Generator().manual_seed(3)
+    X = torch.randn(9, 4, generator=g, dtype=torch.float64) * torch.tensor([0.1, 1.0, 5.0, 0.5],
+                                                                           dtype=torch.float64)
+    y = torch.randn(9, generator=g, dtype=torch.float64)
+    w = dp.dropout_regression_fit(X, y, 0.7).requires_grad_(True)
+    dp.expected_dropout_squared_loss(X, y, w, 0.7).backward()  # every mask enumerated
+    assert w.grad.abs().max().item() < 1e-10
+    scale = torch.tensor([3.0, 0.2, 7.0, 1.5], dtype=torch.float64)
+    rescaled = dp.dropout_regression_fit(X * scale, y, 0.7)
+    torch.testing.assert_close((X * scale) @ rescaled, X @ w.detach(), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="all-zero column"):
+        dp.dropout_regression_fit(torch.zeros(3, 2, dtype=torch.float64), torch.ones(3, dtype=torch.float64),
+                                  0.5)
+    with pytest.raises(ValueError, match="y"):
+        dp.dropout_regression_fit(X, y[:3], 0.5)

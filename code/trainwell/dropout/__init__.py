@@ -29,6 +29,7 @@ from .ensembles import (
 from .practice import bn_variance_shift, predictive_uncertainty, recompute_bn_stats_without_dropout
 from .theory import (
     dropout_linear_variance,
+    dropout_regression_fit,
     expected_dropout_squared_loss,
     fast_dropout_moments,
     inverted_dropout_moments,
@@ -43,6 +44,7 @@ __all__ = [
     "MaskedMLP", "MAX_ENUMERATED_UNITS", "enumerate_masks", "mask_probabilities", "ensemble_predict",
     "mc_predict", "bootstrap_indices", "bootstrap", "bagging", "ensemble_probabilities", "BoostingMLP",
     "softmax_regression_geometric_mean", "expected_dropout_squared_loss", "wager_penalty",
+    "dropout_regression_fit",
     "fast_dropout_moments", "inverted_dropout_moments", "dropout_linear_variance",
     "bn_variance_shift", "recompute_bn_stats_without_dropout", "predictive_uncertainty",
 ]

@@ -77,6 +77,22 @@ def wager_penalty(X: torch.Tensor, w: torch.Tensor, keep: float) -> torch.Tensor
     return (1.0 - keep) / keep * (w ** 2 * (X ** 2).sum(0)).sum()
 
 
+def dropout_regression_fit(X: torch.Tensor, y: torch.Tensor, keep: float) -> torch.Tensor:
+    """The weights that minimize linear regression's expected loss under inverted input dropout,
+    Σ_i (y_i − x_iᵀw)² + (1 − keep)/keep · Σ_j w_j² Σ_i x_ij² (Equation `do-wager`): the solution of
+    (XᵀX + (1 − keep)/keep · diag(XᵀX)) w = Xᵀy. Rescaling a feature by c rescales its weight by 1/c
+    and leaves the predictions unchanged, unlike ridge's (XᵀX + αI) w = Xᵀy. ``X`` is (N, d) with no
+    all-zero column, ``y`` is (N,)."""
+    keep = _keep(keep)
+    check_tensor("X", X, ndim=2, floating=True, finite=True)
+    check_tensor("y", y, shape=(X.shape[0],), floating=True, finite=True)
+    _operands(("X", X), ("y", y))
+    gram = X.T @ X
+    if bool((gram.diagonal() == 0).any()):
+        raise ValueError("X has an all-zero column: its weight is not determined")
+    return torch.linalg.solve(gram + (1.0 - keep) / keep * torch.diag(gram.diagonal()), X.T @ y)
+
+
 def fast_dropout_moments(x: torch.Tensor, w: torch.Tensor, keep: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and variance of s = Σ_i w_i μ_i x_i with μ_i ~ Bernoulli(keep) (weight-scaling convention;
     Wang & Manning 2013): E[s] = keep Σ w_i x_i, Var[s] = keep (1 − keep) Σ w_i² x_i². Fast dropout
