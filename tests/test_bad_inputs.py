@@ -13,6 +13,7 @@ import math
 import os
 import random
 import tempfile
+import types
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from torch import nn
 import trainwell as tw
 from trainwell import checks, config, data, metrics, models, plot, size_table, widgets
 from trainwell.show import Source
+
+_DIGITS_LIKE = types.SimpleNamespace(n_features=64, n_classes=10)
+_REGRESSION_LIKE = types.SimpleNamespace(n_features=4, n_classes=None)
 
 NAN, INF = float("nan"), float("inf")
 SHA = "0" * 64
@@ -206,6 +210,15 @@ CASES = [
      "model must be a torch.nn.Module, got list"),
     ("figure1_net-bn-string", lambda: models.figure1_net(4, 2, bn="yes"), TypeError,
      "bn must be True or False"),
+    ("layer_sizes-hidden-a-bare-int", lambda: models.layer_sizes(_DIGITS_LIKE, 64), TypeError,
+     "hidden must be a list of integer widths"),
+    ("layer_sizes-hidden-too-short", lambda: models.layer_sizes(_DIGITS_LIKE, (), min_hidden=1), ValueError,
+     "hidden is empty or too short: got [], this network needs at least 1 hidden layer(s)"),
+    ("layer_sizes-min-hidden-negative", lambda: models.layer_sizes(_DIGITS_LIKE, (), min_hidden=-1),
+     ValueError, "Invalid min_hidden: -1"),
+    ("layer_sizes-regression-data", lambda: models.layer_sizes(_REGRESSION_LIKE, (8,)), TypeError,
+     "data must be a classification Dataset (with integer n_features and n_classes), got "
+     "SimpleNamespace with n_features=4, n_classes=None"),
     ("mlp-sizes-a-bare-int", lambda: models.mlp(784), TypeError, "sizes must be a list of integer widths"),
     ("mlp-sizes-a-string", lambda: models.mlp("64,10"), TypeError, "sizes must be a list of integer widths"),
     ("mlp-only-one-size", lambda: models.mlp([4]), ValueError,

@@ -8,9 +8,10 @@ notebooks hold: the Markdown outputs of the ``tw.show`` cells. Each displayed ob
 each non-blank line counted once, in the first class that claims it:
 
 - docstring: the lines of a module, class or function docstring;
-- check: an argument check, i.e. an ``if`` whose body only raises (with its condition and message),
-  any other ``raise`` statement, and a statement whose value is a call of a ``check_*`` function
-  (``lr = check_float("lr", lr, minimum=0.0)``);
+- check: what ``tw.show`` condenses (``trainwell.show.is_check``): an ``if`` whose body only raises
+  (with its condition and message), any other ``raise`` statement, a statement whose value is a call
+  of a ``check_*`` function (``lr = check_float("lr", lr, minimum=0.0)``), and the one line
+  ``...  # checks: N lines`` that ``tw.show`` displays in place of a run of them;
 - code: everything else (comments included).
 
 The book's target (issue 26): docstring and check lines at most 20% of the displayed lines.
@@ -25,6 +26,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "code"))
+from trainwell.show import CHECKS_MARK, docstring_node, is_check  # noqa: E402
+
 FENCE = re.compile(r"```python\n(.*?)\n```", re.S)
 
 
@@ -51,36 +55,24 @@ def _lines(node: ast.AST) -> set[int]:
     return set(range(node.lineno, node.end_lineno + 1))
 
 
-def _is_check_call(node: ast.AST | None) -> bool:
-    if not isinstance(node, ast.Call):
-        return False
-    f = node.func
-    name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
-    return name.startswith(("check_", "_check"))
-
-
 def classify(text: str) -> dict[str, int]:
-    """Non-blank lines of ``text`` counted as docstring, check or code."""
+    """Non-blank lines of ``text`` counted as docstring, check or code, by the rule ``tw.show`` condenses
+    with (``trainwell.show.is_check``); a line ``tw.show`` put in place of a run of checks counts as a
+    check."""
     tree = ast.parse(text)
     doc, check = set(), set()
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str):
-                doc |= _lines(body[0])
-        elif isinstance(node, ast.If) and not node.orelse and all(isinstance(b, ast.Raise)
-                                                                  for b in node.body):
-            check |= _lines(node)
-        elif isinstance(node, ast.Raise):
-            check |= _lines(node)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)) and _is_check_call(node.value):
+        found = docstring_node(node)
+        if found is not None:
+            doc |= _lines(found)
+        if isinstance(node, ast.stmt) and is_check(node):
             check |= _lines(node)
     counts = {"docstring": 0, "check": 0, "code": 0}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        kind = "docstring" if number in doc else "check" if number in check else "code"
+        marker = line.strip().startswith(f"...  {CHECKS_MARK}")
+        kind = "docstring" if number in doc else "check" if number in check or marker else "code"
         counts[kind] += 1
     return counts
 

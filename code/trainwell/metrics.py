@@ -195,8 +195,10 @@ def _scores(name: str, values) -> np.ndarray:
 
 
 def auroc(scores_in, scores_out) -> float:
-    """Area under the ROC curve of a score meant to be larger on ``scores_out`` (e.g. uncertainty on
-    out-of-distribution inputs) than on ``scores_in``: the probability that a random "out" score
+    """Area under the ROC curve of a score meant to be larger out of distribution than in it.
+
+    The score should be larger on ``scores_out`` (e.g. uncertainty on out-of-distribution inputs)
+    than on ``scores_in``. The area is the probability that a random "out" score
     exceeds a random "in" score, ties counting one half (the Mann–Whitney statistic divided by
     n_in·n_out). 0.5 is chance, 1 a perfect separation (section `dropout-practice`). Each side must
     be a non-empty, finite, 1-D set of scores."""

@@ -79,6 +79,21 @@ def _widths(name: str, values) -> list[int]:
     return [check_int(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(list(values))]
 
 
+def layer_sizes(data, hidden, *, min_hidden: int = 0) -> list[int]:
+    """The widths of an MLP for a classification dataset: ``[data.n_features, *hidden, data.n_classes]``.
+
+    ``hidden`` may be empty (a linear classifier) unless ``min_hidden`` asks for hidden layers."""
+    widths = _widths("hidden", hidden)
+    if len(widths) < check_int("min_hidden", min_hidden, minimum=0):
+        raise ValueError(f"hidden is empty or too short: got {widths}, this network needs at least "
+                         f"{min_hidden} hidden layer(s), e.g. (256, 256)")
+    n_in, n_out = getattr(data, "n_features", None), getattr(data, "n_classes", None)
+    if not isinstance(n_in, int) or not isinstance(n_out, int):
+        raise TypeError(f"data must be a classification Dataset (with integer n_features and n_classes), "
+                        f"got {type(data).__name__} with n_features={n_in!r}, n_classes={n_out!r}")
+    return [n_in, *widths, n_out]
+
+
 def _built(name: str, factory, *args, **kwargs) -> nn.Module:
     """Call a user's layer factory and insist that it returned a module."""
     module = factory(*args, **kwargs)

@@ -251,7 +251,7 @@ CASES = [
     ("recipe-hidden-empty", lambda: tx.recipe(DIGITS, [], epochs=1, hidden=()), ValueError,
      "hidden is empty"),
     ("recipe-hidden-int", lambda: tx.recipe(DIGITS, [], epochs=1, hidden=64), TypeError,
-     "hidden must be a list of hidden-layer widths"),
+     "hidden must be a list of integer widths"),
     ("recipe-max-shift-too-big", lambda: tx.recipe(DIGITS, ["augmentation"], epochs=1, max_shift=8),
      ValueError, "Invalid max_shift: 8"),
     ("recipe-monitor", lambda: tx.recipe(DIGITS, [], epochs=1, monitor="val_accuracy"), ValueError,

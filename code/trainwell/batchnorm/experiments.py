@@ -21,7 +21,7 @@ from torch import nn
 from .._validate import check_bool, check_choice, check_float, check_int
 from ..data import DatasetUnavailable, load
 from ..metrics import evaluate
-from ..models import figure1_net, mlp, recompute_population_stats, small_convnet, train_mode
+from ..models import figure1_net, layer_sizes, mlp, recompute_population_stats, small_convnet, train_mode
 from ..size_table import size
 from ..train import Record, fit, fit_many
 from .motivation import CenteredBias
@@ -53,7 +53,9 @@ def outside_gradient_demo(u: torch.Tensor, target: torch.Tensor, *, steps: int, 
 
 def figure1_runs(data, *, bn: bool, steps: int, eval_every: int, lr: float, seeds, unit: int = 0,
                  batch_size: int = 60, device=None) -> list[dict[str, np.ndarray]]:
-    """Train :func:`trainwell.models.figure1_net` with plain SGD on cross-entropy, one network per seed,
+    """The paper's Figure 1 network trained by SGD from every seed, its test accuracy and inputs recorded.
+
+    Train :func:`trainwell.models.figure1_net` with plain SGD on cross-entropy, one network per seed,
     side by side (:func:`trainwell.train.fit_many`), and record, every ``eval_every`` steps, the test
     accuracy and the 15th, 50th and 85th percentiles over the test set of the input to sigmoid ``unit``
     of the last hidden layer (the paper's Figure 1 a, b, c).
@@ -111,7 +113,7 @@ def ema_lag_run(data, *, steps: int, eval_every: int, lr: float, seed: int, widt
     steps = check_int("steps", steps, minimum=1)
     eval_every = check_int("eval_every", eval_every, minimum=1, maximum=steps)
     torch.manual_seed(seed)
-    net = mlp([data.n_features, width, width, data.n_classes], norm=nn.BatchNorm1d)
+    net = mlp(layer_sizes(data, (width, width)), norm=nn.BatchNorm1d)
 
     def measure(state):
         frozen = copy.deepcopy(state.model)
@@ -149,7 +151,7 @@ def lr_sweep_runs(data, *, bn: bool, learning_rates, seeds, epochs: int, depth: 
     lrs = [check_float(f"learning_rates[{i}]", lr, minimum=0.0, min_inclusive=False)
            for i, lr in enumerate(learning_rates)]
     seeds = list(seeds)
-    sizes = [data.n_features] + [width] * depth + [data.n_classes]
+    sizes = layer_sizes(data, [width] * depth)
     runs = fit_many(lambda: mlp(sizes, norm=nn.BatchNorm1d if bn else None), data, seeds=seeds,
                     grid={"lr": lrs}, optimizer=lambda p: torch.optim.SGD(p, lr=lrs[0]), epochs=epochs,
                     batch_size=batch_size, progress=False, tolerate_divergence=True)
@@ -182,7 +184,7 @@ def regularization_runs(data, *, variant: str, seeds, epochs: int, width: int = 
     check_choice("variant", variant, REGULARIZERS)
 
     def build():
-        return mlp([data.n_features, width, width, data.n_classes],
+        return mlp(layer_sizes(data, (width, width)),
                    norm=nn.BatchNorm1d if variant in ("batch norm", "both") else None,
                    hidden_dropout=drop if variant in ("dropout", "both") else 0.0)
 
@@ -192,13 +194,15 @@ def regularization_runs(data, *, variant: str, seeds, epochs: int, width: int = 
 
 def batch_size_runs(data, *, batch_size: int, seeds, epochs: int, lr: float = 0.05, width: int = 128
                     ) -> dict[str, np.ndarray]:
-    """Train a batch-norm MLP with mini-batches of ``batch_size`` for ``epochs`` epochs (the same number
+    """A batch-norm MLP trained at one batch size from every seed, scored in eval and training mode.
+
+    Train a batch-norm MLP with mini-batches of ``batch_size`` for ``epochs`` epochs (the same number
     of examples seen for every batch size; section `bn-beyond`), one network per seed side by side, and
     measure each one's test accuracy twice: in eval mode (running statistics) and in training mode on
     test batches of the same size (the batch statistics the network was trained with). Returns
     ``eval_acc`` and ``train_mode_acc``, one entry per seed."""
     batch_size = check_int("batch_size", batch_size, minimum=2)
-    runs = fit_many(lambda: mlp([data.n_features, width, width, data.n_classes], norm=nn.BatchNorm1d), data,
+    runs = fit_many(lambda: mlp(layer_sizes(data, (width, width)), norm=nn.BatchNorm1d), data,
                     seeds=list(seeds), optimizer=lambda p: torch.optim.SGD(p, lr=lr), epochs=epochs,
                     batch_size=batch_size, drop_last=True, progress=False)
     eval_acc, train_mode_acc = [], []
@@ -223,7 +227,7 @@ def wine_runs(data, *, first_layer_bn: bool, seeds, epochs: int, lr: float = 0.0
     first_layer_bn = check_bool("first_layer_bn", first_layer_bn)
 
     def build():
-        body = mlp([data.n_features, width, data.n_classes])
+        body = mlp(layer_sizes(data, (width,)))
         return nn.Sequential(nn.BatchNorm1d(data.n_features), *body) if first_layer_bn else body
 
     return fit_many(build, data, seeds=list(seeds), epochs=epochs, batch_size=16, progress=False,

@@ -13,7 +13,7 @@ from .._validate import check_choice, check_float, check_int
 from ..config import threads
 from ..data import split_known_classes
 from ..metrics import auroc, probability_scores, test_scores
-from ..models import bn_dropout_mlp, eval_mode, mlp, train_mode
+from ..models import bn_dropout_mlp, eval_mode, layer_sizes, mlp, train_mode
 from ..regularization import ActivityL1, AdditiveGaussianNoise, MaxNorm
 from ..train import EarlyStopping, Record, fit
 from .core import Dropout, keep_to_drop
@@ -41,7 +41,7 @@ def inference_rules_run(data, *, seed: int, hidden=(8, 8), epochs: int = 60, ks=
     log-likelihoods."""
     check_int("mc_repeats", mc_repeats, minimum=1)
     torch.manual_seed(seed)
-    net = MaskedMLP([data.n_features, *hidden, data.n_classes], keep_hidden=keep)
+    net = MaskedMLP(layer_sizes(data, hidden), keep_hidden=keep)
     fit(net, data, optimizer=lambda p: torch.optim.Adam(p, lr=1e-2), epochs=epochs, batch_size=64, seed=seed,
         progress=False)
     net = net.cpu().double().eval()  # ensembles are averaged in double precision on the CPU (seeded masks)
@@ -98,7 +98,7 @@ def ensemble_comparison_run(data, *, seed: int, hidden: int = 256, epochs: int =
     units trained with Adam for ``epochs`` epochs. Returns per-epoch validation losses, test scores,
     and the bagged ensemble's test scores using its first 1, 2, ..., k members."""
     check_int("k", k, minimum=1)
-    sizes = [data.n_features, hidden, hidden, data.n_classes]
+    sizes = layer_sizes(data, (hidden, hidden))
     makers = {"plain": lambda: MaskedMLP(sizes, keep_hidden=1.0),
               "dropout": lambda: MaskedMLP(sizes, keep_hidden=keep),
               "dropout boosting": lambda: BoostingMLP(sizes, keep_hidden=keep)}
@@ -126,14 +126,16 @@ def ensemble_comparison_run(data, *, seed: int, hidden: int = 256, epochs: int =
 def regularizer_comparison_run(data, *, seed: int, hidden: int = 256, epochs: int = 80, keep: float = 0.5,
                                weight_decay: float = 1e-2, max_norm: float = 1.0, activity_l1: float = 1e-2,
                                dropout_max_norm_lr: float = 3e-3) -> dict:
-    """One seed of section `dropout-regularizers`: the same 2-hidden-layer ReLU network trained with Adam
+    """The network trained plain and with each of five regularizers, from one seed.
+
+    Section `dropout-regularizers`: the same 2-hidden-layer ReLU network trained with Adam
     (learning rate 1e-3) plain, with L2 weight decay, with a max-norm constraint, with an L1 penalty
     on the hidden activities (sparse activity), with dropout, and with dropout and max-norm together
     at the larger learning rate ``dropout_max_norm_lr`` (the bound on the weights is what makes a
     larger rate safe; Srivastava et al. 2014). Returns each one's per-epoch validation loss and its
     test accuracy and log-likelihood, keyed by the technique's name, with its ``setting`` (the
     hyperparameters it was trained with)."""
-    sizes = [data.n_features, hidden, hidden, data.n_classes]
+    sizes = layer_sizes(data, (hidden, hidden))
     configs = {"plain": (1.0, {}), "weight decay": (1.0, {"weight_decay": weight_decay}),
                "max-norm": (1.0, {"max_norm": max_norm}),
                "sparse activity": (1.0, {"activity_l1": activity_l1}), "dropout": (keep, {}),
@@ -164,7 +166,7 @@ def size_sweep_run(data, *, seed: int, sizes=(250, 500, 1000), steps: int = 1500
         steps_per_epoch = math.ceil(n / 64)
         epochs = math.ceil(steps / steps_per_epoch)
         for name, keep_hidden in (("plain", 1.0), ("dropout", keep)):
-            make = functools.partial(MaskedMLP, [data.n_features, hidden, hidden, data.n_classes],
+            make = functools.partial(MaskedMLP, layer_sizes(data, (hidden, hidden)),
                                      keep_hidden=keep_hidden)
             r = train_scored(make, subset, seed=seed, epochs=epochs, max_steps=steps, patience=patience)
             out[name].append((r["accuracy"], r["log_lik"]))
@@ -212,7 +214,7 @@ def variants_run(data, *, seed: int, hidden: int = 128, epochs: int = 40, keep: 
     hidden = check_int("hidden", hidden, minimum=1)
     for name in names:
         check_choice("names", name, NOISE_VARIANTS)
-    sizes = [data.n_features, hidden, hidden, data.n_classes]
+    sizes = layer_sizes(data, (hidden, hidden))
     out = {}
     for name in names:
         make = functools.partial(variant_mlp, name, sizes, keep=keep)
@@ -269,7 +271,7 @@ def noise_scale_run(data, *, seed: int, hidden: int = 128, epochs: int = 40, kee
     epochs = check_int("epochs", epochs, minimum=1)
     for name in names:
         check_choice("names", name, NOISE_VARIANTS)
-    sizes = [data.n_features, hidden, hidden, data.n_classes]
+    sizes = layer_sizes(data, (hidden, hidden))
     X = data.X_train[:probe]
     out = {}
     for name in names:
@@ -294,7 +296,9 @@ def noise_scale_run(data, *, seed: int, hidden: int = 128, epochs: int = 40, kee
 @one_thread
 def forgot_eval_run(data, *, seed: int, hidden: int = 256, epochs: int = 30, passes: int = 10,
                     keep_input: float = 0.8, keep_hidden: float = 0.5) -> dict:
-    """One seed of the ``model.eval()`` bug (section `dropout-practice`): train ``tw.models.mlp`` with
+    """One seed of the forgotten ``model.eval()``: test accuracy in eval mode and in training mode.
+
+    Section `dropout-practice`: train ``tw.models.mlp`` with
     PyTorch's dropout (inputs kept with ``keep_input``, two hidden ReLU layers of ``hidden`` units
     kept with ``keep_hidden``), then score the test split in eval mode and, as if ``eval()`` had been
     forgotten, in training mode ``passes`` times. Returns the eval-mode accuracy, the train-mode
@@ -302,7 +306,7 @@ def forgot_eval_run(data, *, seed: int, hidden: int = 256, epochs: int = 30, pas
     train-mode passes."""
     seed, passes = check_int("seed", seed, minimum=0), check_int("passes", passes, minimum=2)
     torch.manual_seed(seed)
-    model = mlp([data.n_features, hidden, hidden, data.n_classes], input_dropout=keep_to_drop(keep_input),
+    model = mlp(layer_sizes(data, (hidden, hidden)), input_dropout=keep_to_drop(keep_input),
                 hidden_dropout=keep_to_drop(keep_hidden))
     fit(model, data, optimizer=lambda p: torch.optim.Adam(p, lr=1e-3), epochs=epochs, seed=seed,
         progress=False)
@@ -333,7 +337,7 @@ def variance_shift_run(data, *, seed: int, hidden: int = 128, depth: int = 3, ep
     the training split) over its ``running_var``."""
     seed = check_int("seed", seed, minimum=0)
     depth = check_int("depth", depth, minimum=1)
-    sizes = [data.n_features, *([check_int("hidden", hidden, minimum=1)] * depth), data.n_classes]
+    sizes = layer_sizes(data, [check_int("hidden", hidden, minimum=1)] * depth)
     out: dict = {}
     for placement in ("every", "last", "none"):
         torch.manual_seed(seed)

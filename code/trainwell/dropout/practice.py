@@ -45,12 +45,13 @@ def bn_variance_shift(model: nn.Module, X: torch.Tensor) -> list[dict]:
 
 
 def recompute_bn_stats_without_dropout(model: nn.Module, X: torch.Tensor, batch_size: int) -> int:
-    """Algorithm 2's population statistics for every batch-norm layer of ``model``
-    (:func:`trainwell.models.recompute_population_stats`), computed with every dropout layer
-    switched off, so that each BN records the statistics its input has at inference: the second
-    remedy for the variance shift (section `dropout-practice`). Dropout layers are PyTorch's
-    (``nn.Dropout``, ``nn.Dropout1d/2d/3d``) or :class:`Dropout`; their rates are restored
-    afterwards. Returns the number of batches used."""
+    """Algorithm 2's population statistics recomputed with dropout switched off.
+
+    For every batch-norm layer of ``model`` (:func:`trainwell.models.recompute_population_stats`),
+    computed with every dropout layer switched off, so that each BN records the statistics its input
+    has at inference: the second remedy for the variance shift (section `dropout-practice`). Dropout
+    layers are PyTorch's (``nn.Dropout``, ``nn.Dropout1d/2d/3d``) or :class:`Dropout`; their rates
+    are restored afterwards. Returns the number of batches used."""
     batch_norm_layers(model)  # checked before any rate is touched
     _tensor_type("X", X)
     batch_size = check_int("batch_size", batch_size, minimum=2)

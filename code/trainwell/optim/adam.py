@@ -18,7 +18,9 @@ from ._common import (
 
 
 class Adam(PlainOptimizer):
-    r"""Adam (Kingma & Ba 2015): running averages of the gradient and of its square, corrected for
+    r"""Adam (Kingma & Ba 2015), with AMSGrad as an option.
+
+    Running averages of the gradient and of its square, corrected for
     their start at zero, give a per-coordinate step; AMSGrad (Reddi, Kale & Kumar 2018) divides by the
     largest second moment seen so far instead.
 

@@ -28,7 +28,7 @@ import numpy as np
 from torch import nn
 
 from .._validate import check_float, check_int, check_seeds
-from ..models import mlp
+from ..models import layer_sizes, mlp
 from ..train import Record, Runs, Schedule, fit_many
 from .functions import Objective, trajectory
 from .sgd import SGD
@@ -36,7 +36,7 @@ from .sgd import SGD
 
 def mlp_builder(data, hidden: Sequence[int] = (128, 128)) -> Callable[[], nn.Module]:
     """A function that builds a fresh ReLU MLP ``n_features -> hidden... -> n_classes`` for ``data``."""
-    sizes = [data.n_features, *hidden, data.n_classes]
+    sizes = layer_sizes(data, hidden)
     return lambda: mlp(sizes)
 
 
@@ -143,7 +143,9 @@ def tuned_comparison(data, build: Callable[[], nn.Module], candidates: dict[str,
                      learning_rates: dict[str, Sequence[float]], tune_seeds, test_seeds, epochs: int,
                      batch_size: int = 64, loss="cross_entropy", metric: str = "val_loss",
                      callbacks: Sequence = ()) -> dict[str, dict]:
-    """Compare optimizers fairly (Schmidt, Schneider & Hennig 2021): for each candidate, a function
+    """Each optimizer at its learning rate chosen on tuning seeds, then retrained on fresh seeds.
+
+    Compare optimizers fairly (Schmidt, Schneider & Hennig 2021): for each candidate, a function
     ``params -> Optimizer``, train every learning rate of ``learning_rates[name]`` from every seed of
     ``tune_seeds``, choose the rate with the best mean final ``metric`` (validation loss by default;
     a rate that diverged on any seed is never chosen), then train that rate again from the fresh

@@ -28,7 +28,9 @@ def _grid(name: str, values) -> list[float]:
 
 def tuned_trajectory(make: Callable, function: Objective, start, steps: int, lrs: Sequence[float]
                      ) -> tuple[float, np.ndarray]:
-    """Run ``make(params, lr)`` (a function returning an optimizer) for ``steps`` steps from ``start`` at
+    """The learning rate of ``lrs`` whose path has the lowest mean function value, with that path.
+
+    Run ``make(params, lr)`` (a function returning an optimizer) for ``steps`` steps from ``start`` at
     every learning rate of ``lrs`` and return the rate whose path has the lowest *mean* function value
     over its steps, with that path: a rate that gets low fast and stays low wins, one that reaches a
     low value only after wild excursions does not. A path that diverged is never chosen."""

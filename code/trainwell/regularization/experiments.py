@@ -25,7 +25,7 @@ import torch
 
 from .._validate import check_bool, check_float, check_int, check_seeds
 from ..config import threads
-from ..models import mlp
+from ..models import layer_sizes, mlp
 from ..train import EarlyStopping, Runs, fit_many
 from .constraints import MaxNorm, dead_units
 from .noise import GaussianInputNoise, WeightNoise
@@ -44,7 +44,7 @@ def memorization_runs(data, *, fractions: Sequence[float], seeds, epochs: int,
     validation split keeps its true labels, so validation accuracy says what the network learned
     about digits rather than about its training set (Zhang, Bengio, Hardt, Recht & Vinyals 2017)."""
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
-    sizes = [data.n_features, *hidden, data.n_classes]
+    sizes = layer_sizes(data, hidden, min_hidden=1)
     out = {}
     for fraction in fractions:
         fraction = check_float("fraction", fraction, minimum=0.0, maximum=1.0)
@@ -69,18 +69,6 @@ def _positive_floats(name: str, values, *, minimum: float = 0.0, min_inclusive: 
     return out
 
 
-def _mlp_sizes(data, hidden) -> list[int]:
-    """The widths ``n_features -> hidden... -> n_classes`` of the MLP every experiment here trains;
-    ``hidden`` must name at least one hidden layer."""
-    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
-        raise TypeError(f"hidden must be a list of hidden-layer widths such as (256, 256), got {hidden!r}")
-    widths = [check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden)]
-    if not widths:
-        raise ValueError("hidden is empty: give at least one hidden layer (a network without hidden "
-                         "units has no ReLU units)")
-    return [data.n_features, *widths, data.n_classes]
-
-
 # ------------------------------------------------------------------------------------------------
 # Projection against a penalty (section `reg-constraints`)
 
@@ -91,7 +79,9 @@ CONSTRAINT_ARMS = ("none", "L2 penalty", "max-norm, every layer", "max-norm, hid
 def constraint_runs(data, *, learning_rates: Sequence[float], seeds, epochs: int, alpha: float,
                     max_norm: float, hidden: Sequence[int] = (256, 256), batch_size: int = 64,
                     eval_every: int = 1) -> dict[str, Runs]:
-    """A ReLU MLP trained with plain SGD (no momentum) at every learning rate of ``learning_rates``
+    """An MLP trained by SGD at every learning rate: plain, with L2, and with max-norm in two forms.
+
+    A ReLU MLP trained with plain SGD (no momentum) at every learning rate of ``learning_rates``
     from every seed, four ways: without regularization (``"none"``), with the L2 penalty
     (α/2)·Σ‖W‖² of strength ``alpha`` (``"L2 penalty"``), and with every unit's incoming weight vector
     projected back onto the ball ‖w_j‖ ≤ ``max_norm`` after every step, either in every layer
@@ -106,7 +96,7 @@ def constraint_runs(data, *, learning_rates: Sequence[float], seeds, epochs: int
     alpha = check_float("alpha", alpha, minimum=0.0)
     max_norm = check_float("max_norm", max_norm, minimum=0.0, min_inclusive=False)
     epochs = check_int("epochs", epochs, minimum=1)
-    sizes = _mlp_sizes(data, hidden)
+    sizes = layer_sizes(data, hidden, min_hidden=1)
     seeds = _seeds(seeds)
     arms = {"none": {}, "L2 penalty": {"penalty": L2(alpha)},
             "max-norm, every layer": {"callbacks": [MaxNorm(max_norm)]},
@@ -171,7 +161,7 @@ def constraint_tuning_runs(data, *, lr: float, alphas: Sequence[float], max_norm
     alphas = _positive_floats("alphas", alphas)
     max_norms = _positive_floats("max_norms", max_norms)
     epochs = check_int("epochs", epochs, minimum=1)
-    sizes = _mlp_sizes(data, hidden)
+    sizes = layer_sizes(data, hidden, min_hidden=1)
     seeds = _seeds(seeds)
     output_layer = check_bool("output_layer", output_layer)
     projection = CONSTRAINT_ARMS[2 if output_layer else 3]
@@ -198,7 +188,9 @@ def augmentation_runs(data, *, sizes: Sequence[int], seeds, steps: int,
                       hidden: Sequence[int] = (128, 128), lr: float = 1e-3, batch_size: int = 64,
                       subset_seed: int = 0, arms: Sequence[str] = AUGMENTATION_ARMS
                       ) -> dict[str, dict[int, Runs]]:
-    """For every training-set size n of ``sizes`` (the first n examples of one class-stratified
+    """Plain and augmented training of an MLP at every training-set size and seed.
+
+    For every training-set size n of ``sizes`` (the first n examples of one class-stratified
     ordering of ``data``'s training split, so smaller sets are nested in larger ones; see
     ``Dataset.subset_train``), train a ReLU MLP with Adam (learning rate ``lr``) from every seed twice:
     on the images as they are (``"plain"``) and with a fresh draw of the label-preserving transform
@@ -231,7 +223,7 @@ def augmentation_runs(data, *, sizes: Sequence[int], seeds, steps: int,
         raise ValueError(f"arms must be a non-empty list of distinct arms from {AUGMENTATION_ARMS}, "
                          f"got {arms!r}")
     seeds = _seeds(seeds)
-    net = _mlp_sizes(data, hidden)
+    net = layer_sizes(data, hidden, min_hidden=1)
     out: dict[str, dict[int, Runs]] = {arm: {} for arm in arms}
     with _one_thread():
         for n in ns:
@@ -282,7 +274,7 @@ def _noise_runs(data, sigmas, seeds, epochs, hidden, lr, batch_size, eval_every,
     if check_bool("keep_best", keep_best) and eval_every != 1:
         raise ValueError(f"keep_best=True keeps the epoch of lowest validation loss, which needs the "
                          f"validation loss of every epoch: eval_every must be 1, got {eval_every!r}")
-    sizes = _mlp_sizes(data, hidden)
+    sizes = layer_sizes(data, hidden, min_hidden=1)
     seeds = _seeds(seeds)
 
     def extras(sigma):

@@ -56,7 +56,9 @@ class GaussianInputNoise:
 
 
 class WeightNoise(Callback):
-    """Gaussian weight noise (Graves 2011; Goodfellow et al. 2016, §7.5): before every training forward
+    """Gaussian weight noise: the loss and gradient at w + ε, the update applied to w.
+
+    Graves 2011; Goodfellow et al. 2016, §7.5. Before every training forward
     pass each weight is perturbed, w + ε with ε ~ N(0, σ²), the loss and its gradient are computed at the
     perturbed weights, and right after the optimizer step ε is taken away again, so that the update
     computed at w + ε is applied to w. (This is the variant Graves used, one draw per mini-batch;

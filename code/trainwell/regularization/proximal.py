@@ -33,6 +33,13 @@ def soft_threshold(w, t):
     ``w`` is a torch tensor, a NumPy array or a real number, and the result has its type (and dtype).
     ``t`` ≥ 0 is a real number, or an array or tensor of exactly ``w``'s shape (nothing is broadcast).
     """
+    w, t = _check_threshold(w, t)
+    return _shrink(w, t)
+
+
+def _check_threshold(w, t):
+    """soft_threshold's arguments checked: ``w`` as a float array, tensor or number, ``t`` as a number or
+    as ``w``'s type and shape."""
     if isinstance(w, torch.Tensor):
         if not w.is_floating_point():
             raise TypeError(f"w must be a floating-point tensor, got dtype {w.dtype}")
@@ -60,11 +67,11 @@ def soft_threshold(w, t):
             t = t_values
     else:
         t = check_float("t", t, minimum=0.0)
-    return _shrink(w, t)
+    return w, t
 
 
 def _shrink(w, t):
-    """soft_threshold without the checks (for the callback's hot path)."""
+    """soft_threshold's formula without its checks (the training callback's and ISTA's hot path)."""
     if isinstance(w, torch.Tensor):
         return torch.sign(w) * torch.clamp(w.abs() - t, min=0.0)
     out = np.sign(w) * np.maximum(np.abs(w) - t, 0.0)
@@ -193,8 +200,9 @@ def regularization_path(X, y, alphas, *, method: str, steps: int = 1000, eps: fl
 
 
 class ProximalL1(Callback):
-    """The proximal step of L1 during training: after every optimizer step, w ← soft_threshold(w, η·α)
-    for the weights :class:`~trainwell.regularization.penalties.L1` penalizes (``params``, see
+    """The proximal step of L1 after every optimizer step: w ← soft_threshold(w, η·α).
+
+    It acts on the weights :class:`~trainwell.regularization.penalties.L1` penalizes (``params``, see
     :func:`~trainwell.regularization.penalties.penalized_names`), with η the learning rate of the
     weight's param group, read at every step (so schedules are followed). With plain SGD this is
     proximal stochastic gradient descent on J + α‖w‖₁, and weights reach exactly 0; after other

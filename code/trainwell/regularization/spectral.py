@@ -82,7 +82,9 @@ def noisy_copies_fit(X, y, sigma: float, copies: int, seed: int) -> np.ndarray:
 
 
 def regularizer_paths(X, y, *, alphas, eta: float, taus, radii, sigmas, copies: int, seed: int) -> dict:
-    """The four linear regularizers of Part I, each fitted by its own algorithm along its own knob:
+    """The paths of Part I's four linear regularizers, each along its own knob.
+
+    Each regularizer is fitted by its own algorithm:
     ``{name: (knob values, weights (len(knob), d))}`` for ridge (α, solved), gradient descent from 0
     (steps τ at rate η), the L2 ball (radius k, projected gradient, no penalty) and input noise (σ, least
     squares on ``copies`` noisy copies of the data). :func:`filter_of` then reads each fit's filter."""

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .._validate import check_bool, check_choice, check_float, check_int
+from ..models import layer_sizes
 from ..regularization.augmentation import RandomShift
 from ..regularization.experiments import (  # Part I's checks and thread policy
     _one_thread,
@@ -151,11 +152,7 @@ def recipe(data, techniques, *, epochs: int, hidden: Sequence[int] = (256, 256),
     on = _techniques("techniques", techniques)
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
-        raise TypeError(f"hidden must be a list of hidden-layer widths such as (256, 256), got {hidden!r}")
-    widths = [check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden)]
-    if not widths:
-        raise ValueError("hidden is empty: the recipe's network needs at least one hidden layer")
+    sizes = layer_sizes(data, hidden, min_hidden=1)
     p = check_float("dropout", dropout, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False)
     weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
     max_shift = check_int("max_shift", max_shift, minimum=1)
@@ -167,7 +164,6 @@ def recipe(data, techniques, *, epochs: int, hidden: Sequence[int] = (256, 256),
     shape = _image_shape(data, image_shape)
     transform = RandomShift(max_shift, shape) if "augmentation" in on else None  # checks max_shift
 
-    sizes = [data.n_features, *widths, data.n_classes]
     bn = "batch_norm" in on
 
     def build() -> nn.Sequential:
