@@ -48,10 +48,10 @@ def test_activity_l1_penalty_is_the_mean_summed_relu_activity():
     h2 = torch.relu(net.layers[1](h1))
     torch.testing.assert_close(penalty(net), 0.1 * (h1.sum(1).mean() + h2.sum(1).mean()))
     net.train()(x)  # in training the first layer's activity is taken before its mask is applied
-    torch.testing.assert_close(torch.relu(penalty._latest[0]), h1)
+    torch.testing.assert_close(torch.relu(penalty._outputs[0][-1]), h1)
     penalty.remove()
     net(x)
-    assert not penalty._latest and not net.layers[0]._forward_hooks
+    assert not penalty._outputs and not net.layers[0]._forward_hooks
     with pytest.raises(ValueError, match="layers is empty"):
         tw.regularization.ActivityL1([], 0.1)
     with pytest.raises(ValueError, match="Invalid alpha"):

@@ -188,23 +188,46 @@ class DecoupledDecay(Callback):
         return f"DecoupledDecay(rate={self.rate:g})"
 
 
-class ActivityL1:
-    """Sparse-activity penalty α · (1/N) Σ_examples Σ_units |relu(z)| on the outputs z of the given
-    layers (Goodfellow et al. 2016, section 7.10), for ``fit(..., penalty=...)``.
+class ActivityL1(Callback):
+    """Sparse-activity penalty α · (1/N) Σ_examples Σ_units |relu(z)| on the outputs z of chosen layers.
 
-    Forward hooks on ``layers`` (e.g. the hidden linear layers of a network, whose outputs are
-    the pre-activations) record each batch's outputs; calling the object returns the penalty of the
-    most recent forward pass, the current mini-batch. Measured before any dropout mask that follows,
-    the penalty does not depend on the mask. Call :meth:`remove` to detach the hooks.
+    Goodfellow et al. 2016, section 7.10, for ``fit(..., penalty=...)`` and ``fit_many``. Forward
+    hooks on ``layers`` (e.g. the hidden linear layers of a network, whose outputs are the
+    pre-activations) record each batch's outputs, so the penalty is that of the current mini-batch;
+    measured before any dropout mask that follows, it does not depend on the mask.
+
+    ``layers`` is a list of modules of one model, hooked at once (calling the object on that model
+    returns the penalty of its latest forward pass; :meth:`remove` detaches the hooks), or a function
+    ``model -> layers`` (e.g. ``lambda net: net.layers[:-1]``). Given to ``fit`` or ``fit_many`` as
+    the penalty, the object is also started and ended as a callback of the run: a function is applied
+    to the run's model when training starts and its hooks are removed when it ends. In ``fit_many``
+    the members' layers must run member by member (Part II's mask-explicit networks do): each member's
+    forward pass through the hooked layers is recorded in turn, and ``many`` returns one penalty per
+    member.
     """
 
-    def __init__(self, layers: Sequence[nn.Module], alpha: float):
-        if isinstance(layers, nn.Module) and not isinstance(layers, nn.ModuleList):
+    per_member = True
+
+    def __init__(self, layers, alpha: float):
+        self._select = None
+        if callable(layers) and not isinstance(layers, nn.Module):
+            self._select = layers
+            layers = []
+        elif isinstance(layers, nn.Module) and not isinstance(layers, nn.ModuleList):
             layers = [layers]
         elif isinstance(layers, (str, bytes, torch.Tensor)) or not hasattr(layers, "__iter__"):
-            raise TypeError(f"ActivityL1: layers must be a non-empty list of torch.nn.Module, got "
-                            f"{type(layers).__name__}")
-        layers = list(layers)
+            raise TypeError(f"ActivityL1: layers must be a non-empty list of torch.nn.Module or a function "
+                            f"model -> layers, got {type(layers).__name__}")
+        self.alpha = check_float("alpha", alpha, minimum=0.0)
+        self._outputs: dict[int, list[torch.Tensor]] = {}
+        self._in_run = False
+        self._handles: list = []
+        self._run_handles: list = []
+        if self._select is None:
+            self._handles = self._hook(list(layers))
+
+    def _hook(self, layers: list) -> list:
+        """Check ``layers`` and hook each; returns the handles."""
         if not layers:
             raise ValueError("ActivityL1: layers is empty; give the layers whose outputs to penalize")
         for i, m in enumerate(layers):
@@ -213,30 +236,72 @@ class ActivityL1:
         if len({id(m) for m in layers}) < len(layers):
             raise ValueError("ActivityL1: layers names the same module twice; its activity would be counted "
                              "twice")
-        self.alpha = check_float("alpha", alpha, minimum=0.0)
-        self._latest: dict[int, torch.Tensor] = {}
-        self._handles = [layer.register_forward_hook(functools.partial(self._record, i))
-                         for i, layer in enumerate(layers)]
+        return [layer.register_forward_hook(functools.partial(self._record, i))
+                for i, layer in enumerate(layers)]
 
     def _record(self, i, module, inputs, output):
-        self._latest[i] = output
+        if self._in_run:  # every member's pass since the run's forward began
+            self._outputs.setdefault(i, []).append(output)
+        else:
+            self._outputs[i] = [output]
+
+    def on_fit_start(self, run) -> None:
+        if self._select is not None:
+            chosen = self._select(run.model.template)
+            if isinstance(chosen, nn.Module) and not isinstance(chosen, nn.ModuleList):
+                chosen = [chosen]
+            if isinstance(chosen, (str, bytes, torch.Tensor)) or not hasattr(chosen, "__iter__"):
+                raise TypeError(f"ActivityL1: layers(model) must return a list of torch.nn.Module, got "
+                                f"{type(chosen).__name__}")
+            self._run_handles = self._hook(list(chosen))
+        self._run_handles.append(run.model.register_forward_pre_hook(lambda _members: self._outputs.clear()))
+        self._outputs.clear()
+        self._in_run = True
+
+    def on_fit_end(self, run) -> None:
+        for handle in self._run_handles:
+            handle.remove()
+        self._run_handles, self._in_run = [], False
+        self._outputs.clear()
+
+    def _recorded(self, count: int) -> list[list[torch.Tensor]]:
+        """The outputs of the latest ``count`` passes, per hooked layer, checked."""
+        if not self._outputs:
+            raise RuntimeError("ActivityL1: no forward pass recorded yet (in fit_many, give layers as a "
+                               "function of the model, e.g. lambda net: net.layers[:-1], and a network "
+                               "whose layers run member by member)")
+        out = []
+        for i in sorted(self._outputs):
+            zs = self._outputs[i][-count:]
+            if len(zs) != count:
+                raise RuntimeError(f"ActivityL1: layers[{i}] ran {len(zs)} times in the latest forward pass "
+                                   f"of {count} members; the members must run member by member through "
+                                   "the hooked layers")
+            for z in zs:
+                if not isinstance(z, torch.Tensor):
+                    raise TypeError(f"ActivityL1: layers[{i}] must output a tensor, got {type(z).__name__}")
+                if z.ndim != 2:
+                    raise ValueError(f"ActivityL1: layers[{i}] must output (N, units) activations, got "
+                                     f"shape {tuple(z.shape)}")
+            out.append(zs)
+        return out
 
     def __call__(self, model: nn.Module) -> torch.Tensor:
         if not isinstance(model, nn.Module):
             raise TypeError(f"ActivityL1: model must be a torch.nn.Module, got {type(model).__name__}")
-        if not self._latest:
-            raise RuntimeError("ActivityL1: no forward pass recorded yet")
-        for i, z in self._latest.items():
-            if not isinstance(z, torch.Tensor):
-                raise TypeError(f"ActivityL1: layers[{i}] must output a tensor, got {type(z).__name__}")
-            if z.ndim != 2:
-                raise ValueError(f"ActivityL1: layers[{i}] must output (N, units) activations, got shape "
-                                 f"{tuple(z.shape)}")
-        total = sum(torch.relu(z).sum(-1).mean() for z in self._latest.values())
-        return self.alpha * total
+        return self.many(None)[0]
+
+    def many(self, members) -> torch.Tensor:
+        """Each member's penalty, shape (M,), from its latest forward pass (``members`` is the run's;
+        ``None`` reads one pass)."""
+        count = 1 if members is None else members.members
+        layers = self._recorded(count)
+        return self.alpha * torch.stack([sum(torch.relu(zs[m]).sum(-1).mean() for zs in layers)
+                                         for m in range(count)])
 
     def remove(self) -> None:
         """Detach the hooks from the layers."""
-        for handle in self._handles:
+        for handle in self._handles + self._run_handles:
             handle.remove()
-        self._latest.clear()
+        self._handles, self._run_handles = [], []
+        self._outputs.clear()

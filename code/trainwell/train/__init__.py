@@ -9,7 +9,8 @@ ends every epoch with an evaluation pass in eval mode over the training and vali
 
 Everything else is a :class:`Callback`, called after every optimizer step and after every epoch,
 and able to stop training: :class:`EarlyStopping` (patience, restoring the best parameters, member
-by member), :class:`Record` (a measurement every n steps or epochs), :class:`LRScheduler` (any
+by member), :class:`Record` (a measurement every n steps or epochs), :class:`HeldOut` (a further
+split scored every epoch, to be read at an epoch chosen on validation), :class:`LRScheduler` (any
 ``torch.optim.lr_scheduler`` object, or one built on the run's optimizer), :class:`Schedule` (any
 hyperparameter), and the projections of Part I (:class:`trainwell.regularization.MaxNorm`). A
 ``transform`` changes every training mini-batch (augmentation, input noise); a ``penalty`` is added
@@ -21,7 +22,16 @@ callback sees), :mod:`.callbacks`, :mod:`.checks` (what is checked before the fi
 """
 from ..metrics import evaluate
 from .api import fit, fit_many, repeat
-from .callbacks import MONITORS, Callback, EarlyStopping, LRScheduler, Record, Schedule, check_hyperparameter
+from .callbacks import (
+    MONITORS,
+    Callback,
+    EarlyStopping,
+    HeldOut,
+    LRScheduler,
+    Record,
+    Schedule,
+    check_hyperparameter,
+)
 from .grid import settings_from_grid
 from .members import StackedModel, StackError, member_rng
 from .progress import progress_enabled
@@ -29,7 +39,7 @@ from .results import History, Runs
 from .state import RunState, TrainState
 
 __all__ = [
-    "MONITORS", "Callback", "EarlyStopping", "History", "LRScheduler", "Record", "RunState", "Runs",
-    "Schedule", "StackError", "StackedModel", "TrainState", "check_hyperparameter", "evaluate", "fit",
+    "MONITORS", "Callback", "EarlyStopping", "HeldOut", "History", "LRScheduler", "Record", "RunState",
+    "Runs", "Schedule", "StackError", "StackedModel", "TrainState", "check_hyperparameter", "evaluate", "fit",
     "fit_many", "member_rng", "progress_enabled", "repeat", "settings_from_grid",
 ]

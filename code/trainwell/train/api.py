@@ -14,7 +14,7 @@ from torch import nn
 from .._validate import check_int, check_seeds
 from ..config import device as default_device
 from ..config import seed_everything
-from .callbacks import LRScheduler, Record
+from .callbacks import Callback, LRScheduler, Record
 from .checks import _build_optimizer, _check_last_batch, plan
 from .grid import settings_from_grid
 from .loop import _penalty, run
@@ -40,7 +40,8 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
 
     - ``optimizer``: a ``torch.optim.Optimizer`` built on ``model.parameters()``, or a function
       ``params -> Optimizer`` (then built on the model's parameters after it is moved to ``device``).
-    - ``penalty(model)`` is added to every mini-batch's loss (e.g. ``α·Ω(θ)``).
+    - ``penalty(model)`` is added to every mini-batch's loss (e.g. ``α·Ω(θ)``); a penalty that is also a
+      :class:`Callback` is started and ended with the run, before the other callbacks.
     - ``transform(x)`` replaces every training mini-batch's inputs (augmentation, input noise); it is
       not applied when the epoch's metrics are measured.
     - ``callbacks``: :class:`Callback` objects (early stopping, recording, projections, learning-rate
@@ -78,6 +79,7 @@ def fit(model: nn.Module, data, *, optimizer, epochs: int, batch_size: int = 64,
                                transform=transform, max_steps=max_steps, drop_last=drop_last,
                                eval_every=eval_every, tolerate_divergence=tolerate_divergence,
                                progress=progress, desc=desc)
+    callbacks = _with_penalty(penalty, callbacks)
     _check_last_batch(model, data.X_train.shape[0], batch_size, drop_last, "fit")
     dev = torch.device(device) if device is not None else default_device()
     model.to(dev)
@@ -125,7 +127,8 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
     - ``callbacks``: :class:`EarlyStopping` acts per member (each member stops, and is restored, on
       its own); :class:`Record` and :class:`LRScheduler` see the run's :class:`RunState`.
     - ``penalty``: an object with a method ``many(stacked) -> (M,) tensor`` (Part I's penalties have
-      one), added to the members' losses.
+      one), added to the members' losses; one that is also a :class:`Callback` (``ActivityL1``) is
+      started and ended with the run.
     - A member whose loss stops being finite stops alone, at that step and before its update, as its
       :func:`fit` run would; one warning lists the members that diverged, unless
       ``tolerate_divergence=True``.
@@ -147,6 +150,7 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
                                transform=transform, max_steps=max_steps, drop_last=drop_last,
                                eval_every=eval_every, tolerate_divergence=tolerate_divergence,
                                progress=progress, desc=desc)
+    callbacks = _with_penalty(penalty, callbacks)
     for cb in callbacks:
         if not (cb.per_member or isinstance(cb, (Record, LRScheduler))):
             raise TypeError(f"fit_many does not know how to apply {type(cb).__name__} to many members; it "
@@ -190,6 +194,14 @@ def fit_many(build: Callable[[], nn.Module], data, *, seeds: Sequence[int], opti
                       "tolerate_divergence=True where divergence is an expected outcome", RuntimeWarning,
                       stacklevel=2)
     return Runs(member_settings, member_seeds, histories, models)
+
+
+def _with_penalty(penalty, callbacks: list) -> list:
+    """The run's callbacks, with the penalty first when it is a :class:`Callback` too (a penalty that
+    must see the run start and end, e.g. to hook the layers whose activity it penalizes)."""
+    if isinstance(penalty, Callback) and not any(cb is penalty for cb in callbacks):
+        return [penalty, *callbacks]
+    return callbacks
 
 
 def _member_penalty(penalty, members, where: str) -> torch.Tensor:

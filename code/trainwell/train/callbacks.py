@@ -257,3 +257,45 @@ def _check_eval_every(eval_every: int, callbacks, where: str) -> None:
                               for cb in callbacks):
         raise ValueError(f"{where}: eval_every={eval_every} leaves epochs without metrics, which "
                          "EarlyStopping and ReduceLROnPlateau need; use eval_every=1")
+
+
+class HeldOut(Callback):
+    """Score every member on one more held-out split (``X``, ``y``) after each evaluated epoch, adding
+    ``<name>_loss`` (and, for class labels, ``<name>_acc``) to the epoch's record.
+
+    The split is not used to choose anything: it rides along so that it can be read once, at a point
+    chosen on validation. ``runs.at_best("test_loss", by="val_loss")`` is then each member's test loss
+    at its own best validation epoch, the score its early-stopped network would have, and
+    ``runs.final("test_loss")`` the score at the end of the budget, from one run. Evaluation is in
+    eval mode and draws nothing from the random streams, so training is the same with or without it.
+    """
+
+    per_member = True
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, *, name: str = "test", loss="cross_entropy"):
+        from ..metrics import resolve_loss
+
+        for arg, value in (("X", X), ("y", y)):
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(f"HeldOut: {arg} must be a torch.Tensor, got {type(value).__name__}")
+        if X.ndim < 2 or y.ndim < 1 or X.shape[0] != y.shape[0] or X.shape[0] == 0:
+            raise ValueError(f"HeldOut: X must be (N, ...) and y (N, ...) with the same N >= 1, got shapes "
+                             f"{tuple(X.shape)} and {tuple(y.shape)}")
+        if X.is_floating_point() and not bool(torch.isfinite(X).all()):
+            raise ValueError("HeldOut: X holds non-finite values (NaN or inf)")
+        if not isinstance(name, str) or not name.isidentifier() or name in ("train", "val"):
+            raise ValueError(f"HeldOut: name must be an identifier other than 'train' and 'val', "
+                             f"got {name!r}")
+        self.X, self.y, self.name, self.loss = X, y, name, loss
+        self.loss_fn = resolve_loss(loss)
+
+    def on_epoch_end(self, run: RunState) -> None:
+        from .loop import _evaluate_members
+
+        if run.record is None or all(r is None for r in run.record):
+            return
+        X, y = self.X.to(run.device), self.y.to(run.device)
+        scores = _evaluate_members(run.model, X, y, self.loss, self.loss_fn)
+        for record, score in zip(run.record, scores, strict=True):
+            if record is not None:
+                record.update({f"{self.name}_{k}": v for k, v in score.items()})
