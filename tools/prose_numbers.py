@@ -14,8 +14,8 @@ among the numbers that the code cells print:
   the prose gives the printed fraction as a percentage or in points (``87%`` or ``86.7`` for 0.867)
   and when it drops the sign of a printed difference (``0.8 points better`` for ``-0.8``);
 - numbers that the notebook's code contains (settings such as a learning rate of 0.05), numbers
-  inside citations, references and equation labels, and the constants of ``ALLOWED`` are not results
-  and are skipped;
+  inside citations, references and equation labels, section numbers ("section 7.10", "§7.1.2") and
+  the constants of ``ALLOWED`` are not results and are skipped;
 - so are exercise solutions (a ``{solution}`` block): their numbers are worked from the exercise's
   own inputs, and the answer key (``tw.exercises``, tested in tests/test_exercises.py) checks them.
 
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"(?<![\w.])[-+−]?\d+(?:,\d{3})*(?:\.\d+)?%?(?![\w])")
 SOLUTION = re.compile(r"```\{solution\}.*?\n```", re.DOTALL)
 SKIP = re.compile(r"\{(?:cite|ref|numref|eq|term)[^}]*\}`[^`]*`|\(\w[\w-]*\)=|```\{[^}]*\}[^\n]*"
-                  r"|:label:[^\n]*|`[^`\n]*`|https?://\S+")
+                  r"|:label:[^\n]*|`[^`\n]*`|https?://\S+|(?:[Ss]ections?|§)\s*\d+(?:\.\d+)*")
 # Numbers a notebook's prose may state without an output printing them: {notebook: {number: reason}}.
 ALLOWED: dict[str, dict[str, str]] = {}
 

@@ -293,8 +293,16 @@ def test_chapter_runs_return_their_shapes():
     assert len(bag["plain"]["val_loss"]) == 2 and bag["bagging"]["test_by_k"].shape == (3, 2)
     # using all k members is the mean of the k members' probabilities: the running mean ends at the bag
     assert bag["bagging"]["members"].shape == (3, 2)
-    reg = dx.regularizer_comparison_run(small, seed=0, hidden=8, epochs=2)
-    assert len(reg) == 6 and all(len(v["val_loss"]) == 2 for v in reg.values())
+    reg = dx.regularizer_comparison_runs(small, seeds=[0, 1], hidden=8, epochs=2)
+    assert tuple(reg) == dx.REGULARIZER_ARMS
+    # (settings, seeds, evaluations): evaluated every second epoch, so once in two epochs
+    assert all(r.curves("val_loss").shape == (1, 2, 1) and r.at_best("test_loss").shape == (2,)
+               for r in reg.values())
+    # at these tiny weights max-norm never binds, so the arms it is added to are the arms before it
+    assert reg["dropout"].final("test_loss").tolist() == reg["dropout + max-norm"].final("test_loss").tolist()
+    assert reg["dropout"].final("test_loss").tolist() != reg["plain"].final("test_loss").tolist()
+    assert (reg["dropout + max-norm"].final("test_loss").tolist()
+            != reg["dropout + max-norm, larger lr"].final("test_loss").tolist())
     sweep = dx.size_sweep_run(small, seed=0, sizes=(32, 96), steps=3, hidden=8)
     assert sweep["plain"].shape == (2, 2) and list(sweep["sizes"]) == [32, 96]
     best = sweep["best_step"]["dropout"]
@@ -317,3 +325,16 @@ def test_dropout_regression_fit_minimizes_the_enumerated_loss_and_ignores_featur
                                   0.5)
     with pytest.raises(ValueError, match="y"):
         dp.dropout_regression_fit(X, y[:3], 0.5)
+
+
+@pytest.mark.parametrize("kwargs, error, phrase", [
+    ({"seeds": [0, 0]}, ValueError, "seeds"), ({"seeds": [0], "keep": 0.0}, ValueError, "Invalid keep: 0.0"),
+    ({"seeds": [0], "hidden": 0}, ValueError, "Invalid hidden: 0"),
+    ({"seeds": [0], "dropout_max_norm_lr": -1.0}, ValueError, "Invalid dropout_max_norm_lr: -1.0"),
+])
+def test_the_regularizer_comparison_refuses_bad_settings_by_name(kwargs, error, phrase):
+    from trainwell import data
+    from trainwell.dropout import experiments as dx
+
+    with pytest.raises(error, match=phrase):
+        dx.regularizer_comparison_runs(data.load("mnist1d").subset_train(64, seed=0), epochs=1, **kwargs)

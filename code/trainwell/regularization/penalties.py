@@ -194,7 +194,8 @@ class ActivityL1(Callback):
     Goodfellow et al. 2016, section 7.10, for ``fit(..., penalty=...)`` and ``fit_many``. Forward
     hooks on ``layers`` (e.g. the hidden linear layers of a network, whose outputs are the
     pre-activations) record each batch's outputs, so the penalty is that of the current mini-batch;
-    measured before any dropout mask that follows, it does not depend on the mask.
+    it is measured before the dropout mask that follows each layer (a later layer's output still
+    depends on the masks before it).
 
     ``layers`` is a list of modules of one model, hooked at once (calling the object on that model
     returns the penalty of its latest forward pass; :meth:`remove` detaches the hooks), or a function

@@ -18,7 +18,8 @@ to every mini-batch's loss.
 
 The modules: :mod:`.api` (fit, fit_many, repeat), :mod:`.loop` (the loop), :mod:`.state` (what a
 callback sees), :mod:`.callbacks`, :mod:`.checks` (what is checked before the first step),
-:mod:`.members` (M networks as one), :mod:`.results` (History, Runs), :mod:`.grid`, :mod:`.progress`.
+:mod:`.members` (M networks as one), :mod:`.scoring` (the members' losses and scores), :mod:`.results`
+(History, Runs), :mod:`.grid`, :mod:`.progress`.
 """
 from ..metrics import evaluate
 from .api import fit, fit_many, repeat

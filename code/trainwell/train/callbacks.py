@@ -9,6 +9,7 @@ from collections.abc import Callable
 import torch
 
 from .._validate import check_bool, check_choice, check_float, check_int
+from .scoring import _evaluate_members
 from .state import RunState, TrainState
 
 MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
@@ -290,8 +291,6 @@ class HeldOut(Callback):
         self.loss_fn = resolve_loss(loss)
 
     def on_epoch_end(self, run: RunState) -> None:
-        from .loop import _evaluate_members
-
         if run.record is None or all(r is None for r in run.record):
             return
         X, y = self.X.to(run.device), self.y.to(run.device)
