@@ -19,7 +19,7 @@ import prose_numbers  # noqa: E402
 PENDING = {
     "book/batchnorm/conv_and_learning_rates.ipynb": 1, "book/batchnorm/figure1.ipynb": 6,
     "book/dropout/bagging.ipynb": 5,
-    "book/dropout/variants.ipynb": 10, "book/optimization/adam.ipynb": 9,
+    "book/dropout/variants.ipynb": 10, "book/optimization/adam.ipynb": 8,
     "book/optimization/adamw_nadam.ipynb": 2, "book/optimization/adaptive.ipynb": 1,
     "book/optimization/nesterov.ipynb": 3, "book/optimization/sgd_momentum.ipynb": 1,
     "book/together/pitfalls.ipynb": 2,
